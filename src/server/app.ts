@@ -1,0 +1,56 @@
+/**
+ * buildApp: the Fastify application. It registers the module plugins, the health
+ * endpoints and the one error handler; nothing else.
+ */
+import fs from 'node:fs';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { isLoopback } from './config.ts';
+import { AppError, httpStatusOf } from './platform/errors.ts';
+import type { Runtime } from './runtime.ts';
+import { archivePlugin } from './archive/index.ts';
+import { bearerActor } from './security/index.ts';
+
+/** Builds the HTTP application over a runtime. */
+export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
+  const { host, tlsCert, tlsKey } = rt.config.http;
+  const tls = Boolean(tlsCert && tlsKey);
+  if (!tls && !isLoopback(host)) {
+    throw new Error(`refusing to serve plain HTTP on ${host}: set ENKAKU_TLS_CERT and ENKAKU_TLS_KEY, or bind to 127.0.0.1`);
+  }
+  const app = Fastify({
+    loggerInstance: rt.log as FastifyBaseLogger,
+    ...(tls ? { https: { key: fs.readFileSync(tlsKey!), cert: fs.readFileSync(tlsCert!), minVersion: 'TLSv1.2' as const } } : {}),
+    // Request logs carry method, route and status; URLs never hold PHI (ARCHITECTURE rule 8).
+    trustProxy: false,
+    bodyLimit: 10 * 1024 * 1024,
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+      return reply.code(httpStatusOf(err.code)).send({ error: err.code, message: err.message });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'bad_request', message: (err as Error).message });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await rt.ready();
+    return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks });
+  });
+
+  await app.register(archivePlugin, {
+    prefix: '/dicomweb',
+    intake: rt.intake,
+    blobs: rt.blobs,
+    maxUploadBytes: rt.config.maxUploadBytes,
+    maxInstanceBytes: rt.config.dicom.maxInstanceBytes,
+    authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),
+  });
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,27 @@
+/**
+ * Archive module: image intake (DIMSE C-STORE, STOW-RS, import) and the index.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Actor } from '../platform/context.ts';
+import type { BlobStore } from '../platform/blobs/index.ts';
+import { registerStow } from './dicomweb/stow.ts';
+import type { IntakeService } from './service.ts';
+
+export { IntakeService, type IntakeResult, type IntakeOrigin } from './service.ts';
+export { Intake } from './intake.ts';
+export { startDimse, type DimseListener } from './dimse/scp.ts';
+export { FAILURE_STATUS } from './status.ts';
+
+/** Options of the archive's HTTP plugin. */
+export interface ArchivePluginOptions {
+  intake: IntakeService;
+  blobs: BlobStore;
+  maxUploadBytes: number;
+  maxInstanceBytes: number;
+  authenticate(req: FastifyRequest, scope: string): Promise<Extract<Actor, { kind: 'token' }>>;
+}
+
+/** Registers the DICOMweb routes under the current prefix (`/dicomweb`). */
+export async function archivePlugin(app: FastifyInstance, opts: ArchivePluginOptions): Promise<void> {
+  registerStow(app, opts);
+}

@@ -1,0 +1,104 @@
+/**
+ * The one typed configuration of Enkaku. Every setting comes from an `ENKAKU_*`
+ * environment variable (or the defaults below); nothing else in the code base reads
+ * `process.env`.
+ */
+import path from 'node:path';
+
+/** Resolved configuration for one Enkaku process. */
+export interface EnkakuConfig {
+  /** Folder for the SQLite database, blobs and temporary files. */
+  dataDir: string;
+  /** `postgres://...` selects PostgreSQL; undefined selects SQLite in {@link dataDir}. */
+  databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (tests use one fresh schema per run). */
+  databaseSchema: string | undefined;
+  http: { host: string; port: number; tlsCert: string | undefined; tlsKey: string | undefined };
+  dicom: {
+    port: number;
+    aet: string;
+    /** Address the DICOM listener binds to. */
+    host: string;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    /** PEM bundle of CAs whose client certificates are accepted; set => client certificates required. */
+    tlsCa: string | undefined;
+    maxAssociations: number;
+    /** Operator's explicit choice to accept plain DIMSE off loopback (e.g. inside an IPsec VPN). */
+    allowPlainOffLoopback: boolean;
+    /** Largest single instance accepted, in bytes. */
+    maxInstanceBytes: number;
+  };
+  hl7: { port: number };
+  /** Largest STOW-RS request body accepted, in bytes. */
+  maxUploadBytes: number;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function str(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+/**
+ * Builds the configuration from environment variables.
+ * @param env - the environment (defaults to `process.env`)
+ * @param overrides - values that win over the environment (used by tests and the CLI)
+ */
+export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConfig> = {}): EnkakuConfig {
+  const aet = str(env, 'ENKAKU_DICOM_AET') ?? 'ENKAKU';
+  if (!/^[\x20-\x5b\x5d-\x7e]{1,16}$/.test(aet) || aet.trim() === '') {
+    throw new Error('ENKAKU_DICOM_AET must be 1-16 printable ASCII characters without a backslash');
+  }
+  const databaseUrl = str(env, 'ENKAKU_DATABASE_URL');
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new Error('ENKAKU_DATABASE_URL must start with postgres:// (leave it unset for SQLite)');
+  }
+  const base: EnkakuConfig = {
+    dataDir: path.resolve(str(env, 'ENKAKU_DATA_DIR') ?? './data'),
+    databaseUrl,
+    databaseSchema: str(env, 'ENKAKU_DATABASE_SCHEMA'),
+    http: {
+      host: str(env, 'ENKAKU_HTTP_HOST') ?? '127.0.0.1',
+      port: int(env, 'ENKAKU_HTTP_PORT', 8080),
+      tlsCert: str(env, 'ENKAKU_TLS_CERT'),
+      tlsKey: str(env, 'ENKAKU_TLS_KEY'),
+    },
+    dicom: {
+      port: int(env, 'ENKAKU_DICOM_PORT', 11112),
+      aet,
+      host: str(env, 'ENKAKU_DICOM_HOST') ?? '127.0.0.1',
+      tlsCert: str(env, 'ENKAKU_DICOM_TLS_CERT'),
+      tlsKey: str(env, 'ENKAKU_DICOM_TLS_KEY'),
+      tlsCa: str(env, 'ENKAKU_DICOM_TLS_CA'),
+      maxAssociations: int(env, 'ENKAKU_DICOM_MAX_ASSOCIATIONS', 32),
+      allowPlainOffLoopback: str(env, 'ENKAKU_DICOM_ALLOW_PLAIN') === '1',
+      maxInstanceBytes: int(env, 'ENKAKU_DICOM_MAX_INSTANCE_BYTES', 2 * 1024 ** 3),
+    },
+    hl7: { port: int(env, 'ENKAKU_HL7_PORT', 2575) },
+    maxUploadBytes: int(env, 'ENKAKU_MAX_UPLOAD_BYTES', 4 * 1024 ** 3),
+    logLevel: str(env, 'ENKAKU_LOG_LEVEL') ?? 'info',
+  };
+  return {
+    ...base,
+    ...overrides,
+    http: { ...base.http, ...overrides.http },
+    dicom: { ...base.dicom, ...overrides.dicom },
+    hl7: { ...base.hl7, ...overrides.hl7 },
+  };
+}
+
+/** True when the address is a loopback address, where plain (non-TLS) transport is allowed. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -1,0 +1,174 @@
+/**
+ * The `enkaku` command line: serve | migrate | facility add | facility list | token create |
+ * import <dir> | demo. Run `enkaku help` for usage.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, type EnkakuConfig } from './config.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { buildApp } from './app.ts';
+import { startDimse } from './archive/index.ts';
+import { importFolder, type ImportSummary } from './archive/import.ts';
+import { AppError } from './platform/errors.ts';
+import { createLogger } from './platform/log.ts';
+
+const OPERATOR = { kind: 'system', name: 'cli' } as const;
+
+const USAGE = `Usage: enkaku <command> [options]
+
+Commands:
+  serve                              start the HTTP and DICOM services (default)
+  migrate                            create or upgrade the database schema, then exit
+  facility add --name N --aet AE...  register a requesting facility and its calling AE titles
+  facility add-aet --name N --aet AE add calling AE titles to a facility
+  facility list                      list facilities and their AE titles
+  token create --facility N --scope S... [--label L]
+                                     create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
+  import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
+  demo                               load a demonstration facility and a synthetic CT study
+
+Settings come from ENKAKU_* environment variables (see README.md).`;
+
+function fail(message: string): never {
+  process.stderr.write(`enkaku: ${message}\n`);
+  process.exit(2);
+}
+
+async function withRuntime<T>(config: EnkakuConfig, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await createRuntime(config, createLogger(process.env.ENKAKU_LOG_LEVEL ?? 'warn'));
+  try {
+    return await fn(rt);
+  } finally {
+    await rt.close();
+  }
+}
+
+function progressBar(done: number, total: number, s: ImportSummary): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = total ? Math.round((done / total) * width) : width;
+  const mb = (s.bytes / 1e6).toFixed(1);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} files, ${mb} MB`);
+}
+
+async function serve(config: EnkakuConfig): Promise<void> {
+  const rt = await createRuntime(config);
+  const app = await buildApp(rt);
+  const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+  await app.listen({ host: config.http.host, port: config.http.port });
+  const scheme = config.http.tlsCert ? 'https' : 'http';
+  const facilities = await rt.facilities.list(OPERATOR);
+  process.stdout.write(
+    [
+      '',
+      `Enkaku is running.`,
+      `  Web and DICOMweb: ${scheme}://${config.http.host}:${config.http.port}/  (STOW-RS at /dicomweb/studies)`,
+      `  DICOM:            AE title ${config.dicom.aet}, ${config.dicom.host}:${dimse.port}${dimse.tls ? ' (DICOM TLS)' : ''}`,
+      `  Data:             ${rt.db.location}; blobs in ${rt.blobs.root}`,
+      facilities.length === 0
+        ? `  No facility yet: register one with  npx enkaku facility add --name "Example Hospital" --aet MODALITY1\n  or load the demonstration with     npm run demo`
+        : `  Facilities: ${facilities.map((f) => `${f.name} (${f.aets.join(', ')})`).join('; ')}`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    rt.log.info({ event: 'shutdown' }, 'stopping');
+    await dimse.close();
+    await app.close();
+    await rt.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve', sub, ...rest] = argv;
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate':
+      await withRuntime(config, async (rt) => {
+        process.stdout.write(`database ready: ${rt.db.location}\n`);
+      });
+      return;
+    case 'facility': {
+      const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, aet: { type: 'string', multiple: true } } });
+      if (sub === 'list') {
+        await withRuntime(config, async (rt) => {
+          for (const f of await rt.facilities.list(OPERATOR)) process.stdout.write(`${f.name}\t${f.id}\t${f.aets.join(',')}\n`);
+        });
+        return;
+      }
+      if (!values.name) fail('--name is required');
+      if (sub === 'add') {
+        await withRuntime(config, async (rt) => {
+          const f = await rt.facilities.add(OPERATOR, { name: values.name!, aets: values.aet ?? [] });
+          process.stdout.write(`facility "${f.name}" registered (id ${f.id}); calling AE titles: ${f.aets.join(', ') || 'none'}\n`);
+        });
+        return;
+      }
+      if (sub === 'add-aet') {
+        await withRuntime(config, (rt) => rt.facilities.addAets(OPERATOR, values.name!, values.aet ?? []));
+        process.stdout.write('AE titles added\n');
+        return;
+      }
+      return fail(`unknown facility command "${sub ?? ''}"`);
+    }
+    case 'token': {
+      if (sub !== 'create') fail('usage: enkaku token create --facility NAME --scope SCOPE [--scope ...] [--label TEXT]');
+      const { values } = parseArgs({ args: rest, options: { facility: { type: 'string' }, scope: { type: 'string', multiple: true }, label: { type: 'string' } } });
+      if (!values.facility) fail('--facility is required');
+      await withRuntime(config, async (rt) => {
+        const f = await rt.facilities.byName(values.facility!);
+        if (!f) fail(`no facility named "${values.facility}"`);
+        const t = await rt.tokens.create(OPERATOR, { facilityId: f.id, name: values.label ?? 'api', scopes: values.scope ?? [] });
+        process.stdout.write(`${t.token}\n`);
+        process.stderr.write('Keep this token secret: it is shown only once.\n');
+      });
+      return;
+    }
+    case 'import': {
+      const { values, positionals } = parseArgs({ args: [sub ?? '', ...rest], options: { facility: { type: 'string' } }, allowPositionals: true });
+      const folder = positionals[0];
+      if (!folder) fail('usage: enkaku import <folder> --facility NAME');
+      if (!values.facility) fail('--facility is required');
+      await withRuntime(config, async (rt) => {
+        const f = await rt.facilities.byName(values.facility!);
+        if (!f) fail(`no facility named "${values.facility}"`);
+        const s = await importFolder({ intake: rt.intake, blobs: rt.blobs, maxInstanceBytes: config.dicom.maxInstanceBytes }, folder, f.id, OPERATOR, progressBar);
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        const refused = Object.entries(s.refused).map(([k, v]) => `${k} ${v}`).join(', ');
+        process.stdout.write(
+          `imported ${s.stored} new instance(s), ${s.duplicates} already stored, ${s.skipped} non-DICOM file(s) skipped, ` +
+            `${Object.values(s.refused).reduce((a, b) => a + (b ?? 0), 0)} refused${refused ? ` (${refused})` : ''}; ${(s.bytes / 1e6).toFixed(1)} MB\n`,
+        );
+        for (const p of s.problems) process.stdout.write(`  refused: ${p.file}: ${p.reason}\n`);
+        if (Object.keys(s.refused).length) process.exitCode = 1;
+      });
+      return;
+    }
+    case 'demo':
+      {
+        const { runDemo } = await import('./demo.ts');
+        await withRuntime(config, (rt) => runDemo(rt, (line) => process.stdout.write(`${line}\n`)));
+      }
+      return;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      fail(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof AppError) fail(err.message);
+  process.stderr.write(`enkaku: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+/** Orders module: facilities (and later contracts, patients, orders). */
+export { FacilityService, validateAet } from './service.ts';

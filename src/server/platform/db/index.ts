@@ -1,0 +1,86 @@
+/**
+ * Opens the database: SQLite (better-sqlite3, WAL, synchronous=FULL) in the data folder
+ * by default, PostgreSQL when a `postgres://` URL is configured. Migrations run on open.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import type { Database } from './schema.ts';
+import { migrations } from './migrations.ts';
+
+export type { Database } from './schema.ts';
+
+/** An open database with its dialect name. */
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Where the data lives, for operators (S3 data residency). */
+  location: string;
+  close(): Promise<void>;
+}
+
+// bigint (int8) and numeric counts come back as numbers: sizes stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Opens (and migrates) the database.
+ * @param opts.dataDir - data folder holding `enkaku.sqlite` when no URL is given
+ * @param opts.url - PostgreSQL URL, or undefined for SQLite
+ * @param opts.schema - PostgreSQL schema to use; created when missing
+ */
+export async function openDatabase(opts: { dataDir: string; url?: string | undefined; schema?: string | undefined }): Promise<Db> {
+  let db: Db;
+  if (opts.url) {
+    const schema = opts.schema;
+    if (schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('database schema name must be a lower-case SQL identifier');
+    if (schema) {
+      const admin = new pg.Client({ connectionString: opts.url });
+      await admin.connect();
+      try {
+        await admin.query(`create schema if not exists ${schema}`);
+      } finally {
+        await admin.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: 10,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const u = new URL(opts.url);
+    db = {
+      kysely,
+      dialect: 'postgres',
+      location: `postgresql://${u.hostname}:${u.port || 5432}${u.pathname}${schema ? ` (schema ${schema})` : ''}`,
+      close: () => kysely.destroy(),
+    };
+  } else {
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    const file = path.join(opts.dataDir, 'enkaku.sqlite');
+    const sqlite = new SQLite(file);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 10000');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
+  }
+  const migrator = new Migrator({ db: db.kysely, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    await db.close();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`);
+  }
+  return db;
+}
+
+/** Cheap round trip used by `/readyz`. */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`select 1`.execute(db.kysely);
+}

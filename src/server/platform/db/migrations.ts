@@ -1,0 +1,131 @@
+/**
+ * Schema migrations. The same migrations run on SQLite and PostgreSQL; only portable
+ * column types are used (text, integer, bigint). Never edit a migration that has been
+ * released: add a new one.
+ */
+import { type Kysely, type Migration } from 'kysely';
+
+const m001: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('facilities')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('facility_aets')
+      .addColumn('aet', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('patients')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('patient_id', 'text', (c) => c.notNull())
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('name_alphabetic', 'text', (c) => c.notNull())
+      .addColumn('name_ideographic', 'text', (c) => c.notNull())
+      .addColumn('name_phonetic', 'text', (c) => c.notNull())
+      .addColumn('name_search', 'text', (c) => c.notNull())
+      .addColumn('sex', 'text', (c) => c.notNull())
+      .addColumn('birth_date', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('patients_facility_pid_issuer', ['facility_id', 'patient_id', 'issuer'])
+      .execute();
+    await db.schema
+      .createTable('studies')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('patient_ref', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('study_uid', 'text', (c) => c.notNull().unique())
+      .addColumn('accession_number', 'text', (c) => c.notNull())
+      .addColumn('study_id', 'text', (c) => c.notNull())
+      .addColumn('study_date', 'text', (c) => c.notNull())
+      .addColumn('study_time', 'text', (c) => c.notNull())
+      .addColumn('modalities', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('referring_physician', 'text', (c) => c.notNull())
+      .addColumn('institution', 'text', (c) => c.notNull())
+      .addColumn('num_series', 'integer', (c) => c.notNull())
+      .addColumn('num_instances', 'integer', (c) => c.notNull())
+      .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('studies_accession').on('studies').columns(['facility_id', 'accession_number']).execute();
+    await db.schema.createIndex('studies_date').on('studies').columns(['study_date', 'study_time']).execute();
+    await db.schema.createIndex('studies_patient').on('studies').column('patient_ref').execute();
+    await db.schema
+      .createTable('series')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('study_ref', 'text', (c) => c.notNull().references('studies.id'))
+      .addColumn('series_uid', 'text', (c) => c.notNull().unique())
+      .addColumn('modality', 'text', (c) => c.notNull())
+      .addColumn('series_number', 'integer')
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('body_part', 'text', (c) => c.notNull())
+      .addColumn('num_instances', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('series_study').on('series').column('study_ref').execute();
+    await db.schema
+      .createTable('instances')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('series_ref', 'text', (c) => c.notNull().references('series.id'))
+      .addColumn('study_ref', 'text', (c) => c.notNull().references('studies.id'))
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('sop_instance_uid', 'text', (c) => c.notNull().unique())
+      .addColumn('sop_class_uid', 'text', (c) => c.notNull())
+      .addColumn('transfer_syntax_uid', 'text', (c) => c.notNull())
+      .addColumn('instance_number', 'integer')
+      .addColumn('rows', 'integer')
+      .addColumn('columns', 'integer')
+      .addColumn('frames', 'integer')
+      .addColumn('size_bytes', 'bigint', (c) => c.notNull())
+      .addColumn('blob_sha256', 'text', (c) => c.notNull())
+      .addColumn('dataset_sha256', 'text', (c) => c.notNull())
+      .addColumn('specific_character_set', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .addColumn('calling_aet', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('instances_series').on('instances').column('series_ref').execute();
+    await db.schema.createIndex('instances_study').on('instances').column('study_ref').execute();
+    await db.schema.createIndex('instances_blob').on('instances').column('blob_sha256').execute();
+    await db.schema
+      .createTable('instance_conflicts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('sop_instance_uid', 'text', (c) => c.notNull())
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('kept_blob_sha256', 'text', (c) => c.notNull())
+      .addColumn('refused_blob_sha256', 'text', (c) => c.notNull())
+      .addColumn('calling_aet', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
+const m002: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('api_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('secret_sha256', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+  },
+};
+
+/** All migrations by name, applied in name order. */
+export const migrations: Record<string, Migration> = {
+  '001_archive': m001,
+  '002_api_tokens': m002,
+};

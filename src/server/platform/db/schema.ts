@@ -1,0 +1,132 @@
+/**
+ * Table types of the Enkaku database, shared by SQLite and PostgreSQL. Times are ISO
+ * 8601 UTC strings; DICOM dates and times keep their DICOM text form (DA, TM).
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+
+export interface FacilityTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface FacilityAetTable {
+  /** Calling AE title, unique across facilities. */
+  aet: string;
+  facility_id: string;
+  created_at: string;
+}
+
+export interface PatientTable {
+  id: string;
+  facility_id: string;
+  patient_id: string;
+  issuer: string;
+  name_alphabetic: string;
+  name_ideographic: string;
+  name_phonetic: string;
+  /** Normalised name groups joined for searching (lower case, kana folded). */
+  name_search: string;
+  sex: string;
+  birth_date: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StudyTable {
+  id: string;
+  facility_id: string;
+  patient_ref: string;
+  study_uid: string;
+  accession_number: string;
+  study_id: string;
+  study_date: string;
+  study_time: string;
+  modalities: string;
+  description: string;
+  referring_physician: string;
+  institution: string;
+  num_series: number;
+  num_instances: number;
+  size_bytes: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SeriesTable {
+  id: string;
+  study_ref: string;
+  series_uid: string;
+  modality: string;
+  series_number: number | null;
+  description: string;
+  body_part: string;
+  num_instances: number;
+  created_at: string;
+}
+
+export interface InstanceTable {
+  id: string;
+  series_ref: string;
+  study_ref: string;
+  facility_id: string;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  instance_number: number | null;
+  rows: number | null;
+  columns: number | null;
+  frames: number | null;
+  size_bytes: number;
+  /** SHA-256 of the stored Part 10 file (the blob's name). */
+  blob_sha256: string;
+  /** SHA-256 of the data set after the file meta group: identity for duplicate detection. */
+  dataset_sha256: string;
+  specific_character_set: string;
+  received_at: string;
+  calling_aet: string;
+  source: string;
+}
+
+export interface InstanceConflictTable {
+  id: string;
+  sop_instance_uid: string;
+  facility_id: string;
+  kept_blob_sha256: string;
+  /** The refused version is kept too, so that it can be inspected. */
+  refused_blob_sha256: string;
+  calling_aet: string;
+  source: string;
+  received_at: string;
+}
+
+export interface ApiTokenTable {
+  id: string;
+  facility_id: string;
+  name: string;
+  /** Space-separated scopes, e.g. `dicomweb:write`. */
+  scopes: string;
+  /** SHA-256 of the secret part; the secret itself is shown once and never stored. */
+  secret_sha256: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface Database {
+  api_tokens: ApiTokenTable;
+  facilities: FacilityTable;
+  facility_aets: FacilityAetTable;
+  patients: PatientTable;
+  studies: StudyTable;
+  series: SeriesTable;
+  instances: InstanceTable;
+  instance_conflicts: InstanceConflictTable;
+}
+
+export type Facility = Selectable<FacilityTable>;
+export type Patient = Selectable<PatientTable>;
+export type Study = Selectable<StudyTable>;
+export type Series = Selectable<SeriesTable>;
+export type Instance = Selectable<InstanceTable>;
+export type NewInstance = Insertable<InstanceTable>;
+export type StudyUpdate = Updateable<StudyTable>;

@@ -1,0 +1,63 @@
+/**
+ * The services of one Enkaku process, wired once: database, blob store, logger and the
+ * module services. Both the HTTP app and the DIMSE listener take their services from here.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { EnkakuConfig } from './config.ts';
+import { openDatabase, pingDatabase, type Db } from './platform/db/index.ts';
+import { BlobStore } from './platform/blobs/index.ts';
+import { createLogger, type Logger } from './platform/log.ts';
+import { FacilityService } from './orders/index.ts';
+import { TokenService } from './security/index.ts';
+import { IntakeService } from './archive/index.ts';
+
+/** Everything a running Enkaku needs. */
+export interface Runtime {
+  config: EnkakuConfig;
+  log: Logger;
+  db: Db;
+  blobs: BlobStore;
+  facilities: FacilityService;
+  tokens: TokenService;
+  intake: IntakeService;
+  /** Database and blob store reachable and writable. */
+  ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+/** Opens the database (migrating it) and the blob store, and builds the services. */
+export async function createRuntime(config: EnkakuConfig, log: Logger = createLogger(config.logLevel)): Promise<Runtime> {
+  await fsp.mkdir(config.dataDir, { recursive: true });
+  const db = await openDatabase({ dataDir: config.dataDir, url: config.databaseUrl, schema: config.databaseSchema });
+  const blobs = await BlobStore.open(config.dataDir);
+  const ready = async (): Promise<{ ok: boolean; checks: Record<string, string> }> => {
+    const checks: Record<string, string> = {};
+    try {
+      await pingDatabase(db);
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = `unreachable: ${(err as Error).message}`;
+    }
+    try {
+      const probe = path.join(blobs.tempDir, `.ready-${process.pid}`);
+      await fsp.writeFile(probe, 'ok');
+      await fsp.rm(probe);
+      checks.storage = 'ok';
+    } catch (err) {
+      checks.storage = `not writable: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+    }
+    return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
+  };
+  return {
+    config,
+    log,
+    db,
+    blobs,
+    facilities: new FacilityService(db.kysely),
+    tokens: new TokenService(db.kysely),
+    intake: new IntakeService(db.kysely, blobs, log),
+    ready,
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,22 @@
+/** Security module: API tokens (accounts, sessions and roles extend it). */
+export { TokenService, TOKEN_SCOPES, type TokenScope } from './tokens.ts';
+
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../platform/context.ts';
+import { AppError } from '../platform/errors.ts';
+import type { TokenService } from './tokens.ts';
+
+/**
+ * Authenticates a facility system by its `Authorization: Bearer` API token and checks
+ * that the token carries `scope`.
+ * @throws AppError unauthenticated (no or bad token) or forbidden (scope missing)
+ */
+export async function bearerActor(tokens: TokenService, req: FastifyRequest, scope: string): Promise<Extract<Actor, { kind: 'token' }>> {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw new AppError('unauthenticated', 'an API token is required (Authorization: Bearer ...)');
+  const actor = await tokens.authenticate(m[1]!, req.ip);
+  if (!actor) throw new AppError('unauthenticated', 'the API token is unknown or revoked');
+  if (!actor.scopes.includes(scope)) throw new AppError('forbidden', `the API token lacks the ${scope} scope`);
+  return actor;
+}

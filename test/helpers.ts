@@ -1,0 +1,83 @@
+/**
+ * Test helpers: a throw-away Enkaku runtime (SQLite in a temp folder, or a fresh
+ * PostgreSQL schema when ENKAKU_TEST_DATABASE_URL is set) and outside-tool checks.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
+import pg from 'pg';
+import { loadConfig, type EnkakuConfig } from '../src/server/config.ts';
+import { createRuntime, type Runtime } from '../src/server/runtime.ts';
+import { createLogger } from '../src/server/platform/log.ts';
+
+/** Whether tests must fail instead of skipping when a tool is missing. */
+export const STRICT = process.env.ENKAKU_TEST_STRICT === '1';
+
+/** PostgreSQL URL under test, if any. */
+export const TEST_DATABASE_URL = process.env.ENKAKU_TEST_DATABASE_URL || undefined;
+
+/** Path of an outside executable, or undefined. */
+export function which(tool: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Returns true when the tools are present. Otherwise skips the test with the reason, or
+ * fails it in strict mode (CI), so that nothing is silently left untested.
+ */
+export function needTools(t: TestContext, tools: string[], install: string): boolean {
+  const missing = tools.filter((x) => !which(x));
+  if (missing.length === 0) return true;
+  const msg = `${missing.join(', ')} not installed (${install})`;
+  if (STRICT) throw new Error(`strict mode: ${msg}`);
+  t.skip(`skipped: ${msg}`);
+  return false;
+}
+
+/** A fresh configuration for a test: temp data folder, random ports, own DB schema. */
+export function testConfig(overrides: Partial<EnkakuConfig> = {}): { config: EnkakuConfig; cleanup: () => Promise<void> } {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-test-'));
+  const schema = TEST_DATABASE_URL ? `t_${randomBytes(6).toString('hex')}` : undefined;
+  const config = loadConfig(
+    { ENKAKU_DATA_DIR: dataDir, ENKAKU_DATABASE_URL: TEST_DATABASE_URL, ENKAKU_DATABASE_SCHEMA: schema, ENKAKU_HTTP_PORT: '0', ENKAKU_DICOM_PORT: '0' },
+    overrides,
+  );
+  return {
+    config,
+    cleanup: async () => {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (schema && TEST_DATABASE_URL) {
+        const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+        await c.connect();
+        await c.query(`drop schema if exists ${schema} cascade`);
+        await c.end();
+      }
+    },
+  };
+}
+
+/** A runtime for one test file; call `close` in `after`. */
+export async function testRuntime(overrides: Partial<EnkakuConfig> = {}): Promise<Runtime & { cleanup: () => Promise<void> }> {
+  const { config, cleanup } = testConfig(overrides);
+  const rt = await createRuntime(config, createLogger(process.env.ENKAKU_LOG_LEVEL ?? 'silent'));
+  return {
+    ...rt,
+    cleanup: async () => {
+      await rt.close();
+      await cleanup();
+    },
+  };
+}
+
+/** Files (recursively) under a folder. */
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
