@@ -23,6 +23,10 @@ export interface ImportSummary {
   problems: Array<{ file: string; reason: string }>;
 }
 
+function note(s: ImportSummary, problem: { file: string; reason: string }): void {
+  if (s.problems.length < 50) s.problems.push(problem);
+}
+
 /** Media Storage Directory SOP Class: the DICOMDIR index itself, not an image. */
 const DICOMDIR_CLASS = '1.2.840.10008.1.3.10';
 
@@ -77,13 +81,13 @@ export async function importFolder(
       for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) await intake.write(chunk as Buffer);
     } catch (err) {
       await intake.discard();
-      summary.problems.length < 50 && summary.problems.push({ file: rel, reason: `cannot read: ${(err as Error).message}` });
+      note(summary, { file: rel, reason: `cannot read: ${(err as Error).message}` });
       summary.skipped++;
       continue;
     }
     if (intake.exceeded) {
       summary.refused['too-large'] = (summary.refused['too-large'] ?? 0) + 1;
-      summary.problems.length < 50 && summary.problems.push({ file: rel, reason: 'larger than the instance size limit' });
+      note(summary, { file: rel, reason: 'larger than the instance size limit' });
       onProgress?.(done, files.length, summary);
       continue;
     }
@@ -98,7 +102,7 @@ export async function importFolder(
       summary.skipped++;
     } else {
       summary.refused[r.failure] = (summary.refused[r.failure] ?? 0) + 1;
-      summary.problems.length < 50 && summary.problems.push({ file: rel, reason: r.message });
+      note(summary, { file: rel, reason: r.message });
     }
     onProgress?.(done, files.length, summary);
   }
