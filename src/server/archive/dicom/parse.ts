@@ -60,6 +60,9 @@ export interface FileMeta {
   datasetOffset: number;
 }
 
+/** Deflated data sets (reports, SR, small images in practice) may not inflate beyond this. */
+const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+
 const SQ_DELIM = 0xfffee0dd;
 const ITEM = 0xfffee000;
 const ITEM_DELIM = 0xfffee00d;
@@ -278,8 +281,11 @@ export function scanDataset(src: ByteSource, offset: number, ts: string, wanted:
   if (ts === TS.DeflatedExplicitVRLittleEndian) {
     let inflated: Buffer;
     try {
-      inflated = zlib.inflateRawSync(src.read(offset, src.length - offset));
-    } catch {
+      inflated = zlib.inflateRawSync(src.read(offset, src.length - offset), { maxOutputLength: MAX_INFLATED_BYTES });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new DicomParseError(`deflated data set inflates beyond ${MAX_INFLATED_BYTES} bytes`);
+      }
       throw new DicomParseError('deflated data set cannot be inflated');
     }
     source = new BufferSource(inflated);
