@@ -139,9 +139,11 @@ interface Proc {
 const procs = new Set<Proc>();
 const pgSchemas: string[] = [];
 let cleanedUp = false;
+let interrupted = false;
 
 /** Starts a long-running process with stdout and stderr going to a log file. */
 function startProc(name: string, cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Proc {
+  if (interrupted || cleanedUp) throw new BenchError('interrupted');
   const fd = fs.openSync(logFile, 'a');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, cwd: ROOT });
   fs.closeSync(fd);
@@ -181,23 +183,35 @@ function logTail(file: string, lines = 30): string {
   }
 }
 
-async function cleanup(): Promise<void> {
-  if (cleanedUp) return;
+let cleanupDone: Promise<void> | undefined;
+/** Stops every process, drops PostgreSQL schemas and removes the temp folder (once). */
+function cleanup(): Promise<void> {
   cleanedUp = true;
+  return (cleanupDone ??= doCleanup());
+}
+
+async function doCleanup(): Promise<void> {
   await Promise.all([...procs].map((p) => stopProc(p)));
-  if (DATABASE_URL && pgSchemas.length) {
-    const c = new pg.Client({ connectionString: DATABASE_URL });
-    try {
-      await c.connect();
-      for (const s of pgSchemas) await c.query(`drop schema if exists ${s} cascade`);
-    } catch (err) {
-      say(`warning: could not drop PostgreSQL schema(s) ${pgSchemas.join(', ')}: ${(err as Error).message}`);
-    } finally {
-      await c.end().catch(() => undefined);
-    }
-  }
+  await dropSchemas([...pgSchemas]);
   if (opts.keep) say(`temp folder kept: ${path.relative(ROOT, RUN_DIR)}`);
   else await fsp.rm(RUN_DIR, { recursive: true, force: true });
+}
+
+/** Drops PostgreSQL schemas made for Enkaku starts. */
+async function dropSchemas(schemas: string[]): Promise<void> {
+  if (!DATABASE_URL || schemas.length === 0) return;
+  const c = new pg.Client({ connectionString: DATABASE_URL });
+  try {
+    await c.connect();
+    for (const s of schemas) {
+      await c.query(`drop schema if exists ${s} cascade`);
+      pgSchemas.splice(pgSchemas.indexOf(s), 1);
+    }
+  } catch (err) {
+    say(`warning: could not drop PostgreSQL schema(s) ${schemas.join(', ')}: ${(err as Error).message}`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 // Last resort if the bench dies without running cleanup: no server stays behind.
@@ -206,6 +220,8 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
     say(`\n${sig}: stopping the servers and removing temp data...`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -287,6 +303,21 @@ function procMemory(pid: number): { rss: number; hwm: number } | undefined {
     const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU time (user + system, all threads) a process has used so far, in seconds. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
   } catch {
     return undefined;
   }
@@ -396,6 +427,8 @@ interface Server {
   notes?(): Promise<string[]>;
   /** Folder holding everything it stored (removed after the round). */
   dir: string;
+  /** Called once the process has stopped. */
+  afterStop?(): Promise<void>;
 }
 
 async function startEnkaku(label: string): Promise<Server & { token: string }> {
@@ -417,7 +450,13 @@ async function startEnkaku(label: string): Promise<Server & { token: string }> {
   };
   const cli = (args: string[]): string => {
     const r = spawnSync(process.execPath, [ENKAKU_BIN, ...args], { env, cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new BenchError(`enkaku ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
+    if (r.status !== 0) {
+      const hint = /kysely_migration/.test(r.stderr)
+        ? '\n  (Enkaku runs its migrations in a fresh schema, but Kysely looks for its migration tables in every schema of the database;' +
+          '\n   another schema of this database already has them. Point --database-url at a database without other Enkaku schemas.)'
+        : '';
+      throw new BenchError(`enkaku ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}${hint}`);
+    }
     return r.stdout;
   };
   cli(['facility', 'add', '--name', 'BENCH', '--aet', CALLING_AET]);
@@ -458,6 +497,9 @@ async function startEnkaku(label: string): Promise<Server & { token: string }> {
     stowBase: `http://127.0.0.1:${httpPort}/dicomweb`,
     stowHeaders: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' },
     count: dbCount,
+    // Dropped at once: Enkaku's migrator would otherwise find this schema's migration tables
+    // when the next Enkaku migrates its own fresh schema.
+    afterStop: () => dropSchemas(schema ? [schema] : []),
     notes: async () => {
       const out: string[] = [];
       const rows = await dbCount();
@@ -563,6 +605,7 @@ async function startStorescp(): Promise<Server> {
 async function stopServer(s: Server, removeData = true): Promise<{ peakRssBytes: number | undefined }> {
   const mem = s.proc.child.pid ? procMemory(s.proc.child.pid) : undefined;
   await stopProc(s.proc);
+  await s.afterStop?.();
   if (removeData && !opts.keep) await fsp.rm(s.dir, { recursive: true, force: true });
   return { peakRssBytes: mem?.hwm };
 }
@@ -581,6 +624,8 @@ interface RoundResult {
   mbPerSecond: number;
   /** Peak resident memory of the receiving process over its life (VmHWM), bytes. */
   peakRssBytes: number | undefined;
+  /** CPU time the receiving process used during the transfer (all its threads), seconds. */
+  cpuSeconds: number | undefined;
   problems: string[];
 }
 
@@ -680,10 +725,12 @@ async function round(
 ): Promise<RoundResult> {
   syncDisks();
   say(`  ${label}: sending ${series.files.length} instances by ${protocol}...`);
+  const cpu0 = cpuSeconds(s.proc.child.pid);
   const sent =
     protocol === 'C-STORE'
       ? await storescu(s, series.dir, path.join(RUN_DIR, `storescu-${s.name}.log`))
       : await stow(s, series.files);
+  const cpu1 = cpuSeconds(s.proc.child.pid);
   if (s.proc.exitCode !== undefined) sent.problems.push(`${s.name} exited (code ${s.proc.exitCode}) during the transfer; log:\n${logTail(s.proc.logFile)}`);
   // Orthanc and Enkaku answer once an instance is stored; a short settle time covers any
   // index write still in flight, without counting towards the measured time.
@@ -705,6 +752,7 @@ async function round(
     instancesPerSecond: series.files.length / sent.seconds,
     mbPerSecond: series.bytes / MB / sent.seconds,
     peakRssBytes: peak,
+    cpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
     problems,
   };
   say(`    ${fmt(r.seconds, 2)} s, ${fmt(r.instancesPerSecond)} instances/s, ${fmt(r.mbPerSecond)} MB/s, ${received}/${r.sent} received${problems.length ? ' — PROBLEMS:' : ''}`);
@@ -775,6 +823,7 @@ interface RssResult {
   peakSampledRssBytes: number;
   vmHwmBytes: number;
   peakRssBytes: number;
+  cpuSeconds: number | undefined;
   samples: Array<[number, number]>;
   problems: string[];
 }
@@ -803,6 +852,7 @@ async function rssStep(tools: Tools): Promise<RssResult> {
     if (m.rss > peak) peak = m.rss;
   }, 100);
   let sent: { seconds: number; problems: string[] };
+  const cpu0 = cpuSeconds(pid);
   try {
     syncDisks();
     sent = await storescu(enkaku, big.dir, path.join(RUN_DIR, 'storescu-rss.log'));
@@ -810,6 +860,7 @@ async function rssStep(tools: Tools): Promise<RssResult> {
     clearInterval(timer);
   }
   const hwm = procMemory(pid)?.hwm ?? 0;
+  const cpu1 = cpuSeconds(pid);
   const received = await enkaku.count().catch(() => -1);
   const problems = [...sent.problems, ...((await enkaku.notes?.()) ?? [])];
   if (received !== count) problems.unshift(`Enkaku holds ${received} of ${count} instances afterwards`);
@@ -824,6 +875,7 @@ async function rssStep(tools: Tools): Promise<RssResult> {
     peakSampledRssBytes: peak,
     vmHwmBytes: hwm,
     peakRssBytes: Math.max(peak, hwm),
+    cpuSeconds: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
     samples,
     problems,
   };
@@ -852,21 +904,21 @@ function pad(s: string, n: number, right = false): string {
 
 function printReport(results: RoundResult[], ratios: Ratio[], rss: RssResult | undefined, header: string): void {
   say(`\n${header}`);
-  const head = `${pad('Target', 18)}${pad('Instances', 11, true)}${pad('Seconds', 10, true)}${pad('Inst/s', 10, true)}${pad('MB/s', 9, true)}${pad('Peak RSS', 11, true)}`;
+  const head = `${pad('Target', 18)}${pad('Instances', 11, true)}${pad('Seconds', 10, true)}${pad('Inst/s', 10, true)}${pad('MB/s', 9, true)}${pad('CPU s', 8, true)}${pad('Peak RSS', 11, true)}`;
   say(head);
   say('-'.repeat(head.length));
   for (const r of results) {
     const inst = r.received === r.sent ? String(r.sent) : `${r.received}/${r.sent}`;
     say(
       `${pad(r.target, 18)}${pad(inst, 11, true)}${pad(fmt(r.seconds, 2), 10, true)}${pad(fmt(r.instancesPerSecond), 10, true)}${pad(fmt(r.mbPerSecond), 9, true)}` +
-        `${pad(r.peakRssBytes ? `${fmt(r.peakRssBytes / MB, 0)} MB` : '-', 11, true)}`,
+        `${pad(r.cpuSeconds !== undefined ? fmt(r.cpuSeconds, 2) : '-', 8, true)}${pad(r.peakRssBytes ? `${fmt(r.peakRssBytes / MB, 0)} MB` : '-', 11, true)}`,
     );
   }
   if (rss) {
     const inst = rss.received === rss.instances ? String(rss.instances) : `${rss.received}/${rss.instances}`;
     say(
       `${pad('Enkaku C-STORE 2G', 18)}${pad(inst, 11, true)}${pad(fmt(rss.seconds, 2), 10, true)}${pad(fmt(rss.instances / rss.seconds), 10, true)}` +
-        `${pad(fmt(rss.bytes / MB / rss.seconds), 9, true)}${pad(`${fmt(rss.peakRssBytes / MB, 0)} MB`, 11, true)}`,
+        `${pad(fmt(rss.bytes / MB / rss.seconds), 9, true)}${pad(rss.cpuSeconds !== undefined ? fmt(rss.cpuSeconds, 2) : '-', 8, true)}${pad(`${fmt(rss.peakRssBytes / MB, 0)} MB`, 11, true)}`,
     );
   }
   say('');
@@ -891,6 +943,9 @@ async function main(): Promise<number> {
   say(`Enkaku ingest benchmark — ${host}`);
   say(`Node ${process.version}; ${tools.orthancVersion} + DICOMweb plugin (${path.basename(tools.dicomWebPlugin)}); dcmtk ${tools.dcmtkVersion}`);
   say(`Enkaku database: ${DATABASE_URL ? `PostgreSQL (${new URL(DATABASE_URL).host})` : 'SQLite'}; temp folder ${path.relative(ROOT, RUN_DIR)}`);
+  const load = os.loadavg();
+  say(`Load average before the run: ${load.map((l) => l.toFixed(2)).join(' ')}`);
+  if ((load[0] ?? 0) > os.cpus().length / 2) say('  warning: the machine is busy; the timings will be noisy (compare runs made on a quiet machine)');
   say(`dcmtk tools and Orthanc run with TCP_NODELAY=${DCMTK_ENV.TCP_NODELAY} (Nagle's algorithm ${opts['tcp-nodelay'] ? 'off' : "on, dcmtk's default"})`);
 
   say(`\nGenerating ${COUNT} CT slices of ${SIZE}x${SIZE} (explicit VR little endian)...`);
@@ -969,7 +1024,7 @@ async function main(): Promise<number> {
   const json = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), memoryBytes: os.totalmem(), kernel: os.release(), node: process.version },
+    host: { loadAverageAtStart: load, loadAverageAtEnd: os.loadavg(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model.trim(), memoryBytes: os.totalmem(), kernel: os.release(), node: process.version },
     versions: { enkaku: (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, orthanc: tools.orthancVersion, dicomWebPlugin: tools.dicomWebPlugin, dcmtk: tools.dcmtkVersion },
     options: { count: COUNT, size: SIZE, stowBatch: STOW_BATCH, stowParallel: STOW_PARALLEL, rss: opts.rss, rssGb: RSS_GB, database: DATABASE_URL ? 'postgres' : 'sqlite', dcmtkTcpNoDelay: opts['tcp-nodelay'] },
     series: { instances: series.files.length, bytes: series.bytes, transferSyntax: '1.2.840.10008.1.2.1' },
@@ -987,10 +1042,11 @@ let exitCode = 1;
 try {
   exitCode = await main();
 } catch (err) {
-  if (err instanceof BenchError) process.stderr.write(`\nbench: ${err.message}\n`);
+  if (interrupted) exitCode = 130;
+  else if (err instanceof BenchError) process.stderr.write(`\nbench: ${err.message}\n`);
   else process.stderr.write(`\nbench: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
-  exitCode = 1;
+  if (!interrupted) exitCode = 1;
 } finally {
   await cleanup();
 }
-process.exit(exitCode);
+process.exit(interrupted ? 130 : exitCode);

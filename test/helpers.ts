@@ -81,3 +81,37 @@ export function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
 }
+
+/** Environment for running `bin/enkaku.js` as a child process with a test configuration. */
+export function childEnv(config: EnkakuConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ENKAKU_DATA_DIR: config.dataDir,
+    ENKAKU_HTTP_PORT: String(config.http.port),
+    ENKAKU_DICOM_PORT: String(config.dicom.port),
+    ENKAKU_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  delete env.ENKAKU_DATABASE_URL;
+  delete env.ENKAKU_DATABASE_SCHEMA;
+  if (config.databaseUrl) env.ENKAKU_DATABASE_URL = config.databaseUrl;
+  if (config.databaseSchema) env.ENKAKU_DATABASE_SCHEMA = config.databaseSchema;
+  return env;
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Path of the `enkaku` command of this checkout. */
+export const ENKAKU_BIN = path.resolve(import.meta.dirname, '..', 'bin', 'enkaku.js');

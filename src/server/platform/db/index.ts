@@ -70,7 +70,13 @@ export async function openDatabase(opts: { dataDir: string; url?: string | undef
     const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     db = { kysely, dialect: 'sqlite', location: file, close: () => kysely.destroy() };
   }
-  const migrator = new Migrator({ db: db.kysely, provider });
+  // On PostgreSQL the migration tables live in the schema in use: without this, Kysely's
+  // check for them would find another schema's tables and skip creating its own.
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider,
+    ...(db.dialect === 'postgres' ? { migrationTableSchema: opts.schema ?? 'public' } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.close();
