@@ -138,6 +138,15 @@ describe('DIMSE intake with dcmtk', { concurrency: false }, () => {
       const p = await rt.db.kysely.selectFrom('patients').selectAll().where('patient_id', '=', c.patient.id).executeTakeFirstOrThrow();
       assert.deepEqual([p.name_alphabetic, p.name_ideographic, p.name_phonetic], c.expect, c.charset);
     }
+    // Each group is searchable, whatever the script or width it is typed in.
+    const facility = (await rt.facilities.byName('Hospital A'))!;
+    for (const q of ['山田', 'やまだ', 'ヤマダ', 'ﾔﾏﾀﾞ', 'YAMADA', 'yamada^tarou']) {
+      const found = await rt.intake.repo.patientsByName([facility.id], q);
+      assert.deepEqual(found.map((p) => p.patient_id), ['00012345'], q);
+    }
+    assert.deepEqual((await rt.intake.repo.patientsByName([facility.id], 'すずき')).map((p) => p.patient_id), ['00023456'], 'half-width phonetic found by hiragana');
+    const other = (await rt.facilities.byName('Hospital B'))!;
+    assert.equal((await rt.intake.repo.patientsByName([other.id], '山田')).length, 0, 'another facility sees nothing');
   });
 
   test('an identical re-send succeeds without a second copy; different bytes under the same UID are refused with 0111 and recorded', async (t) => {
@@ -203,6 +212,30 @@ describe('DIMSE intake with dcmtk', { concurrency: false }, () => {
     const study = await rt.intake.repo.studyByUid(studyUid);
     assert.equal(study?.num_instances, 40);
     assert.equal(study?.num_series, 4);
+  });
+});
+
+describe('DIMSE limits', { concurrency: false }, () => {
+  test('an instance over the size limit is refused with A700 and leaves nothing behind', async (t) => {
+    if (!needTools(t, ['storescu'], 'apt-get install dcmtk')) return;
+    const rt = await testRuntime();
+    const cfg = { ...rt.config, dicom: { ...rt.config.dicom, maxInstanceBytes: 10_000 } };
+    await rt.facilities.add(OP, { name: 'Limit Hospital', aets: ['LIMMOD'] });
+    const listener = await startDimse({ config: cfg, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-limit-'));
+    try {
+      const { files } = await writeSeries(dir, { modality: 'CT', count: 1, rows: 128, columns: 128, seed: 9 });
+      const r = await run('storescu', ['-v', '-aec', 'ENKAKU', '-aet', 'LIMMOD', '127.0.0.1', String(listener.port), ...files]);
+      assert.match(r.stdout + r.stderr, /Status: 0xa700|Refused: OutOfResources/i);
+      const n = await rt.db.kysely.selectFrom('instances').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 0);
+      assert.equal(listFiles(rt.blobs.tempDir).length, 0);
+      assert.equal(listFiles(rt.blobs.root).length, 0);
+    } finally {
+      await listener.close();
+      await rt.cleanup();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

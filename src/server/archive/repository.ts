@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Database, Instance, Study } from '../platform/db/schema.ts';
+import type { Database, Instance, Patient, Study } from '../platform/db/schema.ts';
 import type { InstanceAttributes } from './dicom/attributes.ts';
 import { formatPersonName } from './dicom/attributes.ts';
-import { nameSearchText } from './dicom/names.ts';
+import { nameSearchText, normaliseForSearch } from './dicom/names.ts';
 
 /** Where an instance came from and what it is on disk. */
 export interface InstanceProvenance {
@@ -206,6 +206,23 @@ export class ArchiveRepository {
         .execute();
     }
     return (await find())!.id;
+  }
+
+  /**
+   * Patients of the given facilities whose name, in any component group, contains the
+   * text after normalisation (so 山田, やまだ, ﾔﾏﾀﾞ and Yamada find the same patient).
+   */
+  async patientsByName(facilityIds: readonly string[], text: string): Promise<Patient[]> {
+    const q = normaliseForSearch(text);
+    if (!q || facilityIds.length === 0) return [];
+    const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return this.db
+      .selectFrom('patients')
+      .selectAll()
+      .where('facility_id', 'in', facilityIds)
+      .where(sql<boolean>`name_search like ${pattern} escape '\\'`)
+      .orderBy('patient_id')
+      .execute();
   }
 
   /** Counts for the operator's summary. */
