@@ -126,6 +126,10 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
         if (ts) context.setResult(PresentationContextResult.Accept, ts);
         else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
       }
+      // dcmjs-dimse announces min(peer's, ours) as our maximum PDU; announce our own
+      // receive limit (PS3.8 D.1) so senders can use large PDUs. This SCP only sends
+      // small responses, so the peer's own limit is never exceeded.
+      association.setMaxPduLength(Implementation.getMaxPduLength());
       log.info({ event: 'dimse.associate', callingAet: calling, facilityId: facility.id, address: this.address }, 'association accepted');
       this.sendAssociationAccept();
     }
