@@ -77,8 +77,8 @@ export class Intake {
     if (received) this.datasetHash?.update(chunk);
     if (!this.overflow) {
       if (this.memBytes + chunk.length <= MEMORY_LIMIT) {
-        // Copy: the network layer may reuse its buffers.
-        this.chunks.push(Buffer.from(chunk));
+        // Network and file streams hand over fresh buffers; they are kept, not copied.
+        this.chunks.push(chunk);
         this.memBytes += chunk.length;
       } else {
         this.overflow = true;
@@ -97,12 +97,15 @@ export class Intake {
   /** Seals the bytes on disk and hands them over for parsing. */
   async finish(): Promise<ReceivedObject> {
     if (this.tooLarge) throw new Error('object exceeded the size limit');
-    const sealed = await this.writer.seal();
+    // The fsync runs in the background while the caller parses and validates.
+    const sealing = this.writer.seal();
+    sealing.catch(() => undefined);
     let source: ByteSource;
     let fd: number | undefined;
     if (!this.overflow) {
       source = new BufferSource(this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.memBytes));
     } else {
+      const sealed = await sealing;
       fd = fs.openSync(sealed.tempPath, 'r');
       source = new FileSource(fd, sealed.size);
     }
@@ -113,8 +116,8 @@ export class Intake {
     };
     return {
       source,
-      size: sealed.size,
-      sha256: sealed.sha256,
+      size: this.writer.size,
+      sha256: this.writer.digest(),
       datasetSha256: this.datasetHash?.digest('hex'),
       commit: async () => {
         close();

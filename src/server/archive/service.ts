@@ -122,13 +122,16 @@ export class IntakeService {
     });
     try {
       // An identical re-send needs no second copy on disk.
+      const t0 = performance.now();
       const existing = await this.repo.instanceByUid(a.sopInstanceUid);
       if (existing && existing.facility_id === origin.facilityId && existing.dataset_sha256 === datasetSha) {
         await obj.discard();
         this.log.info({ event: 'intake.duplicate', sopInstanceUid: a.sopInstanceUid, actor: describeActor(origin.actor) }, 'identical instance received again');
         return ok('duplicate');
       }
+      const t1 = performance.now();
       await obj.commit();
+      const t2 = performance.now();
       const result = await this.repo.recordInstance(a, {
         facilityId: origin.facilityId,
         callingAet: origin.callingAet,
@@ -141,7 +144,18 @@ export class IntakeService {
       });
       switch (result.kind) {
         case 'stored':
-          this.log.debug({ event: 'intake.stored', sopInstanceUid: a.sopInstanceUid, bytes: obj.size, source: origin.source }, 'instance stored');
+          this.log.debug(
+            {
+              event: 'intake.stored',
+              sopInstanceUid: a.sopInstanceUid,
+              bytes: obj.size,
+              source: origin.source,
+              lookupMs: +(t1 - t0).toFixed(2),
+              blobMs: +(t2 - t1).toFixed(2),
+              indexMs: +(performance.now() - t2).toFixed(2),
+            },
+            'instance stored',
+          );
           return ok('stored');
         case 'duplicate':
           await this.dropIfUnreferenced(obj.sha256);

@@ -20,6 +20,7 @@ import { buildFileMeta } from '../dicom/filemeta.ts';
 import { ACCEPTED_TRANSFER_SYNTAXES, NATIVE_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../dicom/uids.ts';
 import { FAILURE_STATUS, STATUS_SUCCESS } from '../status.ts';
 import { isStorageSopClass } from './sopclasses.ts';
+import { PduFramedSocket } from './framing.ts';
 
 const { Scp, Dataset, Implementation, constants, responses, log: dimseLog } = dimse;
 const { CEchoResponse, CStoreResponse } = responses;
@@ -83,7 +84,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
 
     constructor(socket: net.Socket, opts: Record<string, unknown>) {
       super(socket, opts);
-      this.address = socket.remoteAddress ?? '';
+      this.address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
       this.on('networkError', (err: Error) => log.warn({ event: 'dimse.network-error', err: err.message, aet: this.callingAet }, 'DICOM network error'));
       this.on('close', () => {
         for (const i of this.receiving) void i.discard();
@@ -149,6 +150,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
       const sopClassUid = request.getAffectedSopClassUid();
       const sopInstanceUid = request.getAffectedSopInstanceUid();
       const prefix = buildFileMeta(sopClassUid, sopInstanceUid, ts);
+      const startedAt = performance.now();
       const started = Intake.start(deps.blobs, c.maxInstanceBytes + prefix.length, prefix);
       let intake: Intake | undefined;
       let failure: Error | undefined;
@@ -180,12 +182,15 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
             if (i.exceeded) {
               return { ok: false, failure: 'too-large', message: `instance exceeds the limit of ${c.maxInstanceBytes} bytes`, sopClassUid, sopInstanceUid };
             }
+            const receivedAt = performance.now();
             const obj = await i.finish();
-            return deps.intake.ingestDimse(
+            const result = await deps.intake.ingestDimse(
               obj,
               { actor: { kind: 'device', facilityId: this.facilityId, aet: this.callingAet, address: this.address }, facilityId: this.facilityId, callingAet: this.callingAet, source: 'dimse' },
               { sopClassUid, sopInstanceUid, transferSyntaxUid: ts, datasetOffset: prefix.length },
             );
+            log.debug({ event: 'dimse.store-timing', receiveMs: +(receivedAt - startedAt).toFixed(2), storeMs: +(performance.now() - receivedAt).toFixed(2) }, 'C-STORE timing');
+            return result;
           })().then(resolve, (err: Error) => {
             log.error({ event: 'dimse.store-error', err: err.message, sopInstanceUid }, 'C-STORE failed');
             resolve({ ok: false, failure: 'processing', message: 'internal error while storing', sopClassUid, sopInstanceUid });
@@ -229,9 +234,15 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
   const opts: Record<string, unknown> = { associationTimeout: 60_000, pduTimeout: 120_000, connectTimeout: 180_000 };
   const onSocket = (socket: net.Socket): void => {
     active++;
+    // Responses are small and awaited by the sender: never hold them back (Nagle).
+    socket.setNoDelay(true);
     socket.on('close', () => active--);
     socket.on('error', () => undefined);
-    const scp = new EnkakuScp(socket, opts);
+    // Association PDUs are small; P-DATA PDUs never exceed the maximum we announce.
+    const framed = new PduFramedSocket(socket, Implementation.getMaxPduLength() + 64 * 1024, (length) =>
+      log.warn({ event: 'dimse.pdu-too-large', length, address: socket.remoteAddress }, 'connection closed: PDU larger than announced maximum'),
+    );
+    const scp = new EnkakuScp(framed as unknown as net.Socket, opts);
     void scp;
   };
   const server = useTls
