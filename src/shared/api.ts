@@ -1,0 +1,160 @@
+/**
+ * The JSON contract between Enkaku's server and its web application (`/api/...`).
+ * Every non-GET request carries the session's CSRF token in the `x-csrf-token` header;
+ * the session itself is an HttpOnly cookie. Errors are `{ error: code, message }` with
+ * the matching HTTP status (401 not logged in, 403 not allowed, 423 account locked).
+ */
+
+/** Roles of Enkaku (REQUIREMENTS A1, L1-L3, S10). */
+export const ROLES = [
+  'system-admin',
+  'facility-admin',
+  'attending-physician',
+  'technologist',
+  'radiologist',
+  'management-physician',
+  'transcriptionist',
+  'auditor',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A role held at a facility, or at the reading provider when `facilityId` is null. */
+export interface RoleGrant {
+  role: Role;
+  facilityId: string | null;
+  facilityName: string | null;
+}
+
+/** The logged-in user as the web app sees it. */
+export interface SessionUser {
+  id: string;
+  username: string;
+  displayName: string;
+  grants: RoleGrant[];
+  mfaEnrolled: boolean;
+  /** The confidentiality agreement must be accepted before anything else (S10). */
+  mustAcceptAgreement: boolean;
+  /** The password must be changed before anything else (e.g. set by an administrator). */
+  mustChangePassword: boolean;
+}
+
+/** `GET /api/session` when logged in. */
+export interface SessionInfo {
+  user: SessionUser;
+  csrfToken: string;
+  /** ISO times at which the session ends if idle / at the latest. */
+  idleExpiresAt: string;
+  absoluteExpiresAt: string;
+}
+
+/** `GET /api/setup`: whether the first administrator still has to be created. */
+export interface SetupStatus {
+  needed: boolean;
+}
+
+/** `POST /api/setup`: the one-time token printed by `npm start`. */
+export interface SetupRequest {
+  token: string;
+  username: string;
+  displayName: string;
+  password: string;
+}
+
+/** `POST /api/auth/login`. */
+export interface LoginRequest {
+  username: string;
+  password: string;
+}
+
+/** TOTP enrolment data shown once: the secret, its otpauth:// URL and a QR code (SVG). */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUrl: string;
+  qrSvg: string;
+}
+
+/**
+ * Answer to `POST /api/auth/login` and `POST /api/auth/mfa`:
+ * - `mfa-required`: send the TOTP code to `POST /api/auth/mfa` `{ code }`;
+ * - `mfa-enrolment-required`: show the QR code, then send the first code to `POST /api/auth/mfa` `{ code }`;
+ * - `ok`: logged in; the session cookie is set.
+ */
+export type LoginResponse =
+  | { status: 'mfa-required' }
+  | { status: 'mfa-enrolment-required'; enrolment: TotpEnrolment }
+  | { status: 'ok'; session: SessionInfo };
+
+/** `POST /api/auth/mfa`. */
+export interface MfaRequest {
+  code: string;
+}
+
+/** `POST /api/me/password`. */
+export interface PasswordChangeRequest {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/** A user as administrators see it (`GET /api/admin/users`). */
+export interface AdminUser {
+  id: string;
+  username: string;
+  displayName: string;
+  grants: RoleGrant[];
+  mfaEnrolled: boolean;
+  locked: boolean;
+  disabled: boolean;
+  lastLoginAt: string | null;
+  createdAt: string;
+}
+
+/** `POST /api/admin/users`. */
+export interface CreateUserRequest {
+  username: string;
+  displayName: string;
+  /** Initial password; the user must change it at first login. */
+  password: string;
+  grants: Array<{ role: Role; facilityId: string | null }>;
+}
+
+/** `PUT /api/admin/users/:id/grants` (a sensitive act: needs `reauthPassword`). */
+export interface SetGrantsRequest {
+  grants: Array<{ role: Role; facilityId: string | null }>;
+  reauthPassword: string;
+}
+
+/** `GET /api/admin/facilities`. */
+export interface FacilitySummary {
+  id: string;
+  name: string;
+  aets: string[];
+}
+
+/** One audit entry (`GET /api/audit?from=&to=&action=&actor=&outcome=&limit=&offset=`). */
+export interface AuditEntry {
+  seq: number;
+  recordedAt: string;
+  actorName: string;
+  actorRole: string;
+  action: string;
+  objectType: string;
+  objectId: string;
+  facilityId: string | null;
+  outcome: 'success' | 'failure';
+  clientAddress: string;
+}
+
+/** `GET /api/audit` answer. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  total: number;
+}
+
+/** A security alert (S11) (`GET /api/alerts`). */
+export interface SecurityAlert {
+  id: string;
+  raisedAt: string;
+  kind: 'failed-logins' | 'out-of-scope' | 'mass-export' | 'audit-chain';
+  message: string;
+  acknowledged: boolean;
+}
