@@ -7,8 +7,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { isLoopback } from './config.ts';
 import { AppError, httpStatusOf } from './platform/errors.ts';
 import type { Runtime } from './runtime.ts';
+import path from 'node:path';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import fastifyStatic from '@fastify/static';
 import { archivePlugin } from './archive/index.ts';
-import { bearerActor } from './security/index.ts';
+import { bearerActor, registerSecurityRoutes, registerSessionHook } from './security/index.ts';
+
+/** Where the built web application lives (`vite build` output). */
+export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
 
 /** Builds the HTTP application over a runtime. */
 export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
@@ -25,9 +32,29 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     bodyLimit: 10 * 1024 * 1024,
   });
 
+  await app.register(cookie);
+  await app.register(helmet, {
+    // The web app loads only its own scripts; images may be data: (QR codes) or blob: (rendered frames).
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+    strictTransportSecurity: tls ? { maxAge: 31536000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
-      if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+      if (err.code === 'unauthenticated' && req.url.startsWith('/dicomweb')) reply.header('www-authenticate', 'Bearer');
       return reply.code(httpStatusOf(err.code)).send({ error: err.code, message: err.message });
     }
     const status = (err as { statusCode?: number }).statusCode;
@@ -44,6 +71,18 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     return reply.code(r.ok ? 200 : 503).send({ status: r.ok ? 'ready' : 'not ready', checks: r.checks });
   });
 
+  registerSessionHook(app as unknown as FastifyInstance, rt.auth);
+  registerSecurityRoutes(app as unknown as FastifyInstance, {
+    auth: rt.auth,
+    accounts: rt.accounts,
+    facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
+    secureCookies: tls,
+  });
+  app.addHook('onSend', async (req, reply) => {
+    // Medical data and session state are never cached by browsers or proxies (S6).
+    if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');
+  });
+
   await app.register(archivePlugin, {
     prefix: '/dicomweb',
     intake: rt.intake,
@@ -51,6 +90,14 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     maxUploadBytes: rt.config.maxUploadBytes,
     maxInstanceBytes: rt.config.dicom.maxInstanceBytes,
     authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),
+  });
+  // The web application, with history fallback for its client-side routes.
+  await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/dicomweb/') && !req.url.startsWith('/fhir/')) {
+      return reply.sendFile('index.html');
+    }
+    return reply.code(404).send({ error: 'not_found', message: 'no such resource' });
   });
   return app as unknown as FastifyInstance;
 }

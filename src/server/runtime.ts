@@ -9,7 +9,8 @@ import { openDatabase, pingDatabase, type Db } from './platform/db/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
-import { TokenService } from './security/index.ts';
+import { AccountRepository, AccountService, AuthService, TokenService, type AuthEvent } from './security/index.ts';
+import { SecretBox } from './platform/secrets.ts';
 import { IntakeService } from './archive/index.ts';
 
 /** Everything a running Enkaku needs. */
@@ -20,6 +21,8 @@ export interface Runtime {
   blobs: BlobStore;
   facilities: FacilityService;
   tokens: TokenService;
+  accounts: AccountService;
+  auth: AuthService;
   intake: IntakeService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -49,13 +52,21 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     }
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
   };
+  const facilities = new FacilityService(db.kysely);
+  const accounts = new AccountService(new AccountRepository(db.kysely), (id) => facilities.exists(id), (id) => facilities.nameOf(id));
+  const onAuthEvent = async (e: AuthEvent): Promise<void> => {
+    log.info({ event: e.action, outcome: e.outcome, userId: e.userId, address: e.address, ...e.details }, 'authentication event');
+  };
+  const auth = new AuthService(new AccountRepository(db.kysely), accounts, SecretBox.open(config.dataDir), onAuthEvent);
   return {
     config,
     log,
     db,
     blobs,
-    facilities: new FacilityService(db.kysely),
+    facilities,
     tokens: new TokenService(db.kysely),
+    accounts,
+    auth,
     intake: new IntakeService(db.kysely, blobs, log),
     ready,
     close: () => db.close(),

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError } from '../platform/errors.ts';
-import type { Actor } from '../platform/context.ts';
+import { hasRole, type Actor } from '../platform/context.ts';
 import type { Database, Facility } from '../platform/db/schema.ts';
 import { FacilityRepository } from './repository.ts';
 
@@ -64,9 +64,27 @@ export class FacilityService {
     return this.repo.byName(name);
   }
 
-  /** Lists facilities with their AE titles (operators only). */
+  /**
+   * Lists facilities with their AE titles: all of them for operators and system
+   * administrators, their own for facility administrators.
+   */
   async list(actor: Actor): Promise<Array<Facility & { aets: string[] }>> {
-    if (actor.kind !== 'system') throw new AppError('forbidden', 'only an operator may list facilities');
-    return this.repo.list();
+    const all = await this.repo.list();
+    if (actor.kind === 'system' || hasRole(actor, 'system-admin')) return all;
+    if (actor.kind === 'user') {
+      const own = new Set(actor.grants.filter((g) => g.role === 'facility-admin').map((g) => g.facilityId));
+      if (own.size) return all.filter((f) => own.has(f.id));
+    }
+    throw new AppError('forbidden', 'only administrators may list facilities');
+  }
+
+  /** Whether a facility exists. */
+  async exists(id: string): Promise<boolean> {
+    return Boolean(await this.repo.byId(id));
+  }
+
+  /** A facility's name. */
+  async nameOf(id: string): Promise<string | undefined> {
+    return (await this.repo.byId(id))?.name;
   }
 }

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'locked'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'unprocessable'
@@ -20,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  locked: 423,
   payload_too_large: 413,
   unsupported_media_type: 415,
   unprocessable: 422,

@@ -1,6 +1,12 @@
-/** Security module: API tokens (accounts, sessions and roles extend it). */
+/**
+ * Security module: personal accounts and role grants, login with a second factor,
+ * sessions, API tokens for facility systems.
+ */
 export { TokenService, TOKEN_SCOPES, type TokenScope } from './tokens.ts';
-
+export { AccountService, PHYSICIAN_ROLES, randomInitialPassword } from './accounts.ts';
+export { AuthService, DEFAULT_AUTH, LockedError, type AuthEvent, type AuthSettings, type ClientInfo } from './auth.ts';
+export { AccountRepository } from './repository.ts';
+export { registerSecurityRoutes, registerSessionHook, requireUser, SESSION_COOKIE } from './routes.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/context.ts';
 import { AppError } from '../platform/errors.ts';

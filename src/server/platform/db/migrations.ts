@@ -124,8 +124,65 @@ const m002: Migration = {
   },
 };
 
+const m003: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('display_name', 'text', (c) => c.notNull())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('password_changed_at', 'text', (c) => c.notNull())
+      .addColumn('must_change_password', 'integer', (c) => c.notNull())
+      .addColumn('totp_secret', 'text')
+      .addColumn('totp_pending_secret', 'text')
+      .addColumn('totp_last_step', 'integer')
+      .addColumn('mfa_enrolled_at', 'text')
+      .addColumn('failed_logins', 'integer', (c) => c.notNull())
+      .addColumn('lockouts', 'integer', (c) => c.notNull())
+      .addColumn('locked_until', 'text')
+      .addColumn('disabled', 'integer', (c) => c.notNull())
+      .addColumn('agreement_accepted_at', 'text')
+      .addColumn('last_login_at', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('user_grants')
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('role', 'text', (c) => c.notNull())
+      // '' is the reading provider; otherwise a facility id.
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('user_grants_pk', ['user_id', 'role', 'facility_id'])
+      .execute();
+    await db.schema
+      .createTable('sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('stage', 'text', (c) => c.notNull())
+      .addColumn('csrf_token', 'text', (c) => c.notNull())
+      .addColumn('client_address', 'text', (c) => c.notNull())
+      .addColumn('user_agent', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_seen_at', 'text', (c) => c.notNull())
+      .addColumn('absolute_expires_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+    await db.schema
+      .createTable('setup_tokens')
+      .addColumn('token_sha256', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('used_at', 'text')
+      .execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
   '002_api_tokens': m002,
+  '003_accounts': m003,
 };

@@ -112,7 +112,66 @@ export interface ApiTokenTable {
   revoked_at: string | null;
 }
 
+export interface UserTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** argon2id PHC string. */
+  password_hash: string;
+  password_changed_at: string;
+  must_change_password: number;
+  /** TOTP secret, encrypted with the data folder's secret key. */
+  totp_secret: string | null;
+  totp_pending_secret: string | null;
+  /** Last accepted TOTP time step (codes at or before it are refused: no replay). */
+  totp_last_step: number | null;
+  mfa_enrolled_at: string | null;
+  failed_logins: number;
+  /** Lockouts so far without a successful login: each one doubles the next. */
+  lockouts: number;
+  locked_until: string | null;
+  disabled: number;
+  agreement_accepted_at: string | null;
+  last_login_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserGrantTable {
+  user_id: string;
+  role: string;
+  /** '' for the reading provider, else a facility id. */
+  facility_id: string;
+  created_at: string;
+}
+
+export interface SessionTable {
+  /** SHA-256 of the session cookie value. */
+  id: string;
+  user_id: string;
+  /** 'mfa' while the second factor is pending; 'full' once logged in. */
+  stage: string;
+  csrf_token: string;
+  client_address: string;
+  user_agent: string;
+  created_at: string;
+  last_seen_at: string;
+  absolute_expires_at: string;
+  revoked_at: string | null;
+}
+
+export interface SetupTokenTable {
+  token_sha256: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface Database {
+  users: UserTable;
+  user_grants: UserGrantTable;
+  sessions: SessionTable;
+  setup_tokens: SetupTokenTable;
   api_tokens: ApiTokenTable;
   facilities: FacilityTable;
   facility_aets: FacilityAetTable;

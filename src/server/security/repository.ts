@@ -1,0 +1,95 @@
+/**
+ * SQL for users, their grants, sessions and setup tokens (the only place that touches
+ * these tables).
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, SessionTable, UserTable } from '../platform/db/schema.ts';
+import type { Grant } from '../platform/context.ts';
+
+export type UserRow = Selectable<UserTable>;
+export type SessionRow = Selectable<SessionTable>;
+
+/** Users, grants, sessions. */
+export class AccountRepository {
+  constructor(readonly db: Kysely<Database>) {}
+
+  async countUsers(): Promise<number> {
+    const r = await this.db.selectFrom('users').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  byUsername(username: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  }
+
+  byId(id: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  listUsers(): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().orderBy('username').execute();
+  }
+
+  async grants(userIds: string[]): Promise<Map<string, Grant[]>> {
+    const out = new Map<string, Grant[]>(userIds.map((id) => [id, []]));
+    if (userIds.length === 0) return out;
+    const rows = await this.db.selectFrom('user_grants').selectAll().where('user_id', 'in', userIds).orderBy('role').execute();
+    for (const r of rows) out.get(r.user_id)?.push({ role: r.role, facilityId: r.facility_id || null });
+    return out;
+  }
+
+  async insertUser(user: UserRow, grants: Grant[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(user).execute();
+      for (const g of grants) {
+        await trx.insertInto('user_grants').values({ user_id: user.id, role: g.role, facility_id: g.facilityId ?? '', created_at: user.created_at }).execute();
+      }
+    });
+  }
+
+  async replaceGrants(userId: string, grants: Grant[], now: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('user_grants').where('user_id', '=', userId).execute();
+      for (const g of grants) {
+        await trx.insertInto('user_grants').values({ user_id: userId, role: g.role, facility_id: g.facilityId ?? '', created_at: now }).execute();
+      }
+      await trx.updateTable('users').set({ updated_at: now }).where('id', '=', userId).execute();
+    });
+  }
+
+  async updateUser(id: string, values: Partial<UserRow>): Promise<void> {
+    await this.db.updateTable('users').set(values).where('id', '=', id).execute();
+  }
+
+  async insertSession(s: SessionRow): Promise<void> {
+    await this.db.insertInto('sessions').values(s).execute();
+  }
+
+  session(id: string): Promise<SessionRow | undefined> {
+    return this.db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async updateSession(id: string, values: Partial<SessionRow>): Promise<void> {
+    await this.db.updateTable('sessions').set(values).where('id', '=', id).execute();
+  }
+
+  async revokeUserSessions(userId: string, now: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+  }
+
+  async insertSetupToken(sha: string, now: string, expires: string): Promise<void> {
+    await this.db.insertInto('setup_tokens').values({ token_sha256: sha, created_at: now, expires_at: expires, used_at: null }).execute();
+  }
+
+  /** Marks a setup token used; true when it was valid and unused. */
+  async consumeSetupToken(sha: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('setup_tokens')
+      .set({ used_at: now })
+      .where('token_sha256', '=', sha)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * HTTP routes of the security module under `/api` (contract: src/shared/api.ts). Route
+ * hooks only authenticate (session cookie, CSRF header); the services decide what the
+ * actor may do (ARCHITECTURE rule 2).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
+import { AppError } from '../platform/errors.ts';
+import type { Actor } from '../platform/context.ts';
+import type { CreateUserRequest, FacilitySummary, LoginRequest, MfaRequest, PasswordChangeRequest, SetGrantsRequest, SetupRequest } from '../../shared/api.ts';
+import type { AccountService } from './accounts.ts';
+import type { AuthService, ClientInfo } from './auth.ts';
+
+/** Name of the session cookie. */
+export const SESSION_COOKIE = 'enkaku_session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The logged-in user, when the request carries a valid session. */
+    user?: Extract<Actor, { kind: 'user' }>;
+  }
+}
+
+/** What the routes need. */
+export interface SecurityRouteDeps {
+  auth: AuthService;
+  accounts: AccountService;
+  facilities: (actor: Actor) => Promise<FacilitySummary[]>;
+  secureCookies: boolean;
+}
+
+const str = (v: unknown, name: string, max = 500): string => {
+  if (typeof v !== 'string' || v.length > max) throw new AppError('bad_request', `${name} is required`);
+  return v;
+};
+
+function client(req: FastifyRequest): ClientInfo {
+  return { address: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+}
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Paths a user may reach before accepting the agreement or changing a forced password. */
+const GATE_FREE = new Set(['/api/session', '/api/me/agreement', '/api/me/password', '/api/auth/logout']);
+
+/**
+ * Resolves the session cookie of every `/api` request into `req.user` and enforces the
+ * CSRF header on state-changing requests made with a session.
+ */
+export function registerSessionHook(app: FastifyInstance, auth: AuthService): void {
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/api/')) return;
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (!cookie) return;
+    const resolved = await auth.resolve(cookie, client(req));
+    if (!resolved) return;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const header = String(req.headers['x-csrf-token'] ?? '');
+      if (!header || !sameToken(header, resolved.csrf)) throw new AppError('forbidden', 'missing or wrong CSRF token (x-csrf-token)');
+    }
+    const path = req.url.split('?')[0]!;
+    if (!GATE_FREE.has(path)) {
+      if (resolved.info.user.mustAcceptAgreement) throw new AppError('forbidden', 'the confidentiality agreement must be accepted first');
+      if (resolved.info.user.mustChangePassword) throw new AppError('forbidden', 'the password must be changed first');
+    }
+    req.user = resolved.actor;
+  });
+}
+
+/** The logged-in user or a 401. */
+export function requireUser(req: FastifyRequest): Extract<Actor, { kind: 'user' }> {
+  if (!req.user) throw new AppError('unauthenticated', 'not logged in');
+  return req.user;
+}
+
+/** Registers `/api/setup`, `/api/auth/*`, `/api/session`, `/api/me/*` and `/api/admin/*`. */
+export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRouteDeps): void {
+  const { auth, accounts } = deps;
+  const setCookie = (reply: FastifyReply, value: string): void => {
+    reply.setCookie(SESSION_COOKIE, value, { httpOnly: true, sameSite: 'strict', secure: deps.secureCookies, path: '/' });
+  };
+
+  app.get('/api/setup', async () => ({ needed: await auth.setupNeeded() }));
+  app.post<{ Body: SetupRequest }>('/api/setup', async (req, reply) => {
+    const b = req.body ?? ({} as SetupRequest);
+    await auth.completeSetup(
+      { token: str(b.token, 'token'), username: str(b.username, 'username', 64), displayName: str(b.displayName, 'displayName', 100), password: str(b.password, 'password', 256) },
+      client(req),
+    );
+    return reply.code(201).send({ ok: true });
+  });
+
+  app.post<{ Body: LoginRequest }>('/api/auth/login', async (req, reply) => {
+    const b = req.body ?? ({} as LoginRequest);
+    const { cookie, response } = await auth.login(str(b.username, 'username', 64), str(b.password, 'password', 256), client(req));
+    setCookie(reply, cookie);
+    return response;
+  });
+  app.post<{ Body: MfaRequest }>('/api/auth/mfa', async (req, reply) => {
+    const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
+    const { cookie: fresh, response } = await auth.secondFactor(cookie, str(req.body?.code, 'code', 12), client(req));
+    setCookie(reply, fresh);
+    return response;
+  });
+  app.post('/api/auth/logout', async (req, reply) => {
+    const cookie = req.cookies?.[SESSION_COOKIE];
+    if (cookie) await auth.logout(cookie, client(req));
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/session', async (req) => {
+    const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
+    const info = await auth.session(cookie, client(req));
+    if (!info) throw new AppError('unauthenticated', 'not logged in');
+    return info;
+  });
+  app.post('/api/me/agreement', async (req) => {
+    const user = requireUser(req);
+    if ((req.body as { accept?: unknown } | undefined)?.accept !== true) throw new AppError('bad_request', 'accept must be true');
+    await auth.acceptAgreement(user);
+    return { ok: true };
+  });
+  app.post<{ Body: PasswordChangeRequest }>('/api/me/password', async (req) => {
+    const user = requireUser(req);
+    await auth.changePassword(user, str(req.body?.currentPassword, 'currentPassword', 256), str(req.body?.newPassword, 'newPassword', 256));
+    return { ok: true };
+  });
+
+  app.get('/api/admin/users', async (req) => accounts.list(requireUser(req)));
+  app.post<{ Body: CreateUserRequest }>('/api/admin/users', async (req, reply) => {
+    const user = requireUser(req);
+    const b = req.body ?? ({} as CreateUserRequest);
+    if (!Array.isArray(b.grants)) throw new AppError('bad_request', 'grants must be a list');
+    const id = await accounts.create(user, {
+      username: str(b.username, 'username', 64),
+      displayName: str(b.displayName, 'displayName', 100),
+      password: str(b.password, 'password', 256),
+      grants: b.grants.map((g) => ({ role: str(g?.role, 'role', 40), facilityId: g?.facilityId ?? null })),
+    });
+    return reply.code(201).send({ id });
+  });
+  app.put<{ Params: { id: string }; Body: SetGrantsRequest }>('/api/admin/users/:id/grants', async (req) => {
+    const user = requireUser(req);
+    const b = req.body ?? ({} as SetGrantsRequest);
+    if (!Array.isArray(b.grants)) throw new AppError('bad_request', 'grants must be a list');
+    await auth.reauthenticate(user, str(b.reauthPassword, 'reauthPassword', 256));
+    await accounts.setGrants(user, req.params.id, b.grants.map((g) => ({ role: str(g?.role, 'role', 40), facilityId: g?.facilityId ?? null })));
+    return { ok: true };
+  });
+  app.post<{ Params: { id: string } }>('/api/admin/users/:id/unlock', async (req) => {
+    await accounts.unlock(requireUser(req), req.params.id);
+    return { ok: true };
+  });
+  app.post<{ Params: { id: string } }>('/api/admin/users/:id/revoke-sessions', async (req) => {
+    await accounts.revokeSessions(requireUser(req), req.params.id);
+    return { ok: true };
+  });
+  app.get('/api/admin/facilities', async (req) => deps.facilities(requireUser(req)));
+}

@@ -1,0 +1,194 @@
+/**
+ * Accounts, login with a second factor, lockout, sessions, CSRF, the agreement gate,
+ * re-authentication and facility-scoped administration, through the HTTP API.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { generate } from 'otplib';
+import { buildApp } from '../app.ts';
+import { testRuntime } from '../../../test/helpers.ts';
+import type { Runtime } from '../runtime.ts';
+import { AuthService, AccountRepository, LockedError } from './index.ts';
+import { SecretBox } from '../platform/secrets.ts';
+
+const OP = { kind: 'system', name: 'test' } as const;
+const STRONG = 'Correct-Horse-9-Battery';
+const REMOTE = '203.0.113.7';
+
+type Inject = Parameters<FastifyInstance['inject']>[0];
+
+class Browser {
+  cookie = '';
+  csrf = '';
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly ip = '127.0.0.1',
+  ) {}
+  async req(method: string, url: string, payload?: unknown, extra: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+    const headers: Record<string, string> = { ...extra };
+    if (this.cookie) headers.cookie = `enkaku_session=${this.cookie}`;
+    if (this.csrf && method !== 'GET' && !('x-csrf-token' in extra)) headers['x-csrf-token'] = this.csrf;
+    const res = await this.app.inject({ method, url, payload: payload as Inject extends { payload?: infer P } ? P : never, headers, remoteAddress: this.ip } as Inject);
+    const set = res.cookies.find((c) => c.name === 'enkaku_session');
+    if (set) this.cookie = set.value;
+    const body = res.headers['content-type']?.toString().includes('json') ? res.json() : undefined;
+    if (body?.session?.csrfToken) this.csrf = body.session.csrfToken;
+    if (body?.csrfToken) this.csrf = body.csrfToken;
+    return res;
+  }
+}
+
+describe('security API', { concurrency: false }, () => {
+  let rt: Runtime & { cleanup: () => Promise<void> };
+  let app: FastifyInstance;
+  let hospitalA: string;
+  let hospitalB: string;
+
+  before(async () => {
+    rt = await testRuntime();
+    app = await buildApp(rt);
+    hospitalA = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['MODA'] })).id;
+    hospitalB = (await rt.facilities.add(OP, { name: 'Hospital B', aets: ['MODB'] })).id;
+  });
+  after(async () => {
+    await app?.close();
+    await rt?.cleanup();
+  });
+
+  test('first administrator: only with the one-time setup link, only once', async () => {
+    const b = new Browser(app);
+    assert.deepEqual((await b.req('GET', '/api/setup')).json(), { needed: true });
+    const token = (await rt.auth.issueSetupToken())!;
+    const wrong = await b.req('POST', '/api/setup', { token: 'nope', username: 'admin', displayName: '管理 太郎', password: STRONG });
+    assert.equal(wrong.statusCode, 403);
+    const weak = await b.req('POST', '/api/setup', { token, username: 'admin', displayName: '管理 太郎', password: 'short1!' });
+    assert.equal(weak.statusCode, 400);
+    assert.match(weak.json().message, /at least 13 characters/);
+    assert.equal((await b.req('POST', '/api/setup', { token, username: 'admin', displayName: '管理 太郎', password: STRONG })).statusCode, 201);
+    assert.deepEqual((await b.req('GET', '/api/setup')).json(), { needed: false });
+    assert.equal((await b.req('POST', '/api/setup', { token, username: 'admin2', displayName: 'x', password: STRONG })).statusCode, 409);
+    assert.equal(await rt.auth.issueSetupToken(), undefined, 'no new setup link once an administrator exists');
+  });
+
+  test('a loopback administrator logs in with the password; the agreement and CSRF gate everything else', async () => {
+    const b = new Browser(app);
+    const login = await b.req('POST', '/api/auth/login', { username: 'admin', password: STRONG });
+    assert.equal(login.statusCode, 200);
+    assert.equal(login.json().status, 'ok');
+    const cookie = login.cookies.find((c) => c.name === 'enkaku_session')!;
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal((await b.req('GET', '/api/admin/users')).statusCode, 403, 'agreement first');
+    assert.equal((await b.req('POST', '/api/me/agreement', { accept: true }, { 'x-csrf-token': 'forged' })).statusCode, 403, 'CSRF token checked');
+    assert.equal((await b.req('POST', '/api/me/agreement', { accept: true })).statusCode, 200);
+    const users = await b.req('GET', '/api/admin/users');
+    assert.equal(users.statusCode, 200);
+    assert.equal(users.headers['cache-control'], 'no-store');
+    assert.deepEqual(users.json().map((u: { username: string }) => u.username), ['admin']);
+  });
+
+  test('off loopback a second factor is enrolled, required, and a code cannot be replayed', async () => {
+    const admin = new Browser(app);
+    await admin.req('POST', '/api/auth/login', { username: 'admin', password: STRONG });
+    const created = await admin.req('POST', '/api/admin/users', { username: 'tech1', displayName: '技師 一郎', password: STRONG, grants: [{ role: 'technologist', facilityId: hospitalA }] });
+    assert.equal(created.statusCode, 201, created.body);
+
+    const remote = new Browser(app, REMOTE);
+    const first = await remote.req('POST', '/api/auth/login', { username: 'tech1', password: STRONG });
+    const body = first.json();
+    assert.equal(body.status, 'mfa-enrolment-required');
+    assert.match(body.enrolment.otpauthUrl, /^otpauth:\/\/totp\/Enkaku:tech1\?/);
+    assert.match(body.enrolment.qrSvg, /^<svg/);
+    assert.equal((await remote.req('GET', '/api/session')).statusCode, 401, 'not logged in before the second factor');
+    assert.equal((await remote.req('POST', '/api/auth/mfa', { code: '000000' })).statusCode, 401);
+    const code = await generate({ secret: body.enrolment.secret });
+    const ok = await remote.req('POST', '/api/auth/mfa', { code });
+    assert.equal(ok.json().status, 'ok');
+    assert.equal(ok.json().session.user.mfaEnrolled, true);
+    assert.equal(ok.json().session.user.mustChangePassword, true, 'an administrator-set password must be changed');
+
+    const again = new Browser(app, REMOTE);
+    assert.equal((await again.req('POST', '/api/auth/login', { username: 'tech1', password: STRONG })).json().status, 'mfa-required');
+    assert.equal((await again.req('POST', '/api/auth/mfa', { code })).statusCode, 401, 'the same code cannot be used twice');
+  });
+
+  test('physicians need a second factor even on loopback', async () => {
+    await rt.accounts.create(OP, { username: 'dr-yamada', displayName: '山田 花子', password: STRONG, grants: [{ role: 'radiologist', facilityId: null }] });
+    const b = new Browser(app);
+    assert.equal((await b.req('POST', '/api/auth/login', { username: 'dr-yamada', password: STRONG })).json().status, 'mfa-enrolment-required');
+  });
+
+  test('repeated failures lock the account (423) until an administrator unlocks it', async () => {
+    await rt.accounts.create(OP, { username: 'clumsy', displayName: 'うっかり', password: STRONG, grants: [{ role: 'auditor', facilityId: null }] });
+    const b = new Browser(app);
+    for (let i = 0; i < 5; i++) assert.equal((await b.req('POST', '/api/auth/login', { username: 'clumsy', password: 'wrong-password-1!' })).statusCode, 401);
+    const locked = await b.req('POST', '/api/auth/login', { username: 'clumsy', password: STRONG });
+    assert.equal(locked.statusCode, 423);
+    assert.match(locked.json().message, /locked/);
+    const user = (await rt.accounts.repo.byUsername('clumsy'))!;
+    await rt.accounts.unlock(OP, user.id);
+    assert.equal((await b.req('POST', '/api/auth/login', { username: 'clumsy', password: STRONG })).json().status, 'ok');
+  });
+
+  test('facility administrators manage only their own facility; grant changes need the password again', async () => {
+    await rt.accounts.create(OP, { username: 'fadmin', displayName: '施設 管理', password: STRONG, grants: [{ role: 'facility-admin', facilityId: hospitalA }] });
+    const fa = new Browser(app);
+    await fa.req('POST', '/api/auth/login', { username: 'fadmin', password: STRONG });
+    await fa.req('POST', '/api/me/password', { currentPassword: STRONG, newPassword: `${STRONG}-new` });
+    await fa.req('POST', '/api/me/agreement', { accept: true });
+    const facilities = await fa.req('GET', '/api/admin/facilities');
+    assert.deepEqual(facilities.json().map((f: { name: string }) => f.name), ['Hospital A']);
+    const other = await fa.req('POST', '/api/admin/users', { username: 'spy', displayName: 'x', password: STRONG, grants: [{ role: 'technologist', facilityId: hospitalB }] });
+    assert.equal(other.statusCode, 403);
+    const provider = await fa.req('POST', '/api/admin/users', { username: 'spy2', displayName: 'x', password: STRONG, grants: [{ role: 'radiologist', facilityId: null }] });
+    assert.equal(provider.statusCode, 403);
+    const own = await fa.req('POST', '/api/admin/users', { username: 'tech2', displayName: '技師 二郎', password: STRONG, grants: [{ role: 'technologist', facilityId: hospitalA }] });
+    assert.equal(own.statusCode, 201);
+    const visible = (await fa.req('GET', '/api/admin/users')).json().map((u: { username: string }) => u.username).sort();
+    assert.deepEqual(visible, ['fadmin', 'tech1', 'tech2'], 'only users of Hospital A');
+    const id = own.json().id;
+    const noReauth = await fa.req('PUT', `/api/admin/users/${id}/grants`, { grants: [{ role: 'attending-physician', facilityId: hospitalA }], reauthPassword: 'wrong' });
+    assert.equal(noReauth.statusCode, 403);
+    const ok = await fa.req('PUT', `/api/admin/users/${id}/grants`, { grants: [{ role: 'attending-physician', facilityId: hospitalA }], reauthPassword: `${STRONG}-new` });
+    assert.equal(ok.statusCode, 200);
+  });
+
+  test('an administrator can revoke a user\'s sessions', async () => {
+    const user = new Browser(app);
+    await user.req('POST', '/api/auth/login', { username: 'clumsy', password: STRONG });
+    assert.equal((await user.req('GET', '/api/session')).statusCode, 200);
+    const admin = new Browser(app);
+    await admin.req('POST', '/api/auth/login', { username: 'admin', password: STRONG });
+    const id = (await rt.accounts.repo.byUsername('clumsy'))!.id;
+    assert.equal((await admin.req('POST', `/api/admin/users/${id}/revoke-sessions`, {})).statusCode, 200);
+    assert.equal((await user.req('GET', '/api/session')).statusCode, 401);
+  });
+
+  test('sessions end after the idle timeout and the absolute timeout; lockouts back off', async () => {
+    let now = new Date('2026-11-25T00:00:00Z');
+    const auth = new AuthService(new AccountRepository(rt.db.kysely), rt.accounts, SecretBox.open(rt.config.dataDir), async () => undefined, undefined, () => now);
+    const client = { address: '127.0.0.1', userAgent: 'test' };
+    await rt.accounts.create(OP, { username: 'sleepy', displayName: '眠い', password: STRONG, grants: [{ role: 'auditor', facilityId: null }] });
+    const { cookie } = await auth.login('sleepy', STRONG, client);
+    now = new Date(now.getTime() + 29 * 60_000);
+    assert.ok(await auth.session(cookie, client), 'alive after 29 idle minutes');
+    now = new Date(now.getTime() + 31 * 60_000);
+    assert.equal(await auth.session(cookie, client), undefined, 'ended after 31 idle minutes');
+
+    const second = (await auth.login('sleepy', STRONG, client)).cookie;
+    for (let h = 1; h <= 11; h++) {
+      now = new Date(now.getTime() + 25 * 60_000);
+      assert.ok(await auth.session(second, client));
+    }
+    now = new Date(now.getTime() + 2 * 3600_000);
+    assert.equal(await auth.session(second, client), undefined, 'ended at the absolute limit even when active');
+
+    for (let i = 0; i < 5; i++) await auth.login('sleepy', 'wrong-password-1!', client).catch(() => undefined);
+    await assert.rejects(auth.login('sleepy', STRONG, client), LockedError);
+    now = new Date(now.getTime() + 61_000);
+    for (let i = 0; i < 5; i++) await auth.login('sleepy', 'wrong-password-1!', client).catch(() => undefined);
+    now = new Date(now.getTime() + 61_000);
+    await assert.rejects(auth.login('sleepy', STRONG, client), (e: unknown) => e instanceof LockedError && e.retryAfterSeconds > 50, 'second lockout lasts twice as long');
+  });
+});
