@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import { startDimse } from './archive/index.ts';
 import { importFolder, type ImportSummary } from './archive/import.ts';
 import { AppError } from './platform/errors.ts';
+import { randomInitialPassword } from './security/index.ts';
 import { createLogger } from './platform/log.ts';
 
 const OPERATOR = { kind: 'system', name: 'cli' } as const;
@@ -21,6 +22,10 @@ Commands:
   facility add --name N --aet AE...  register a requesting facility and its calling AE titles
   facility add-aet --name N --aet AE add calling AE titles to a facility
   facility list                      list facilities and their AE titles
+  user add --username U --name "N" --role R [--facility F]...
+                                     create a personal account; prints a one-time initial password
+                                     (roles: system-admin, facility-admin, attending-physician, technologist,
+                                      radiologist, management-physician, transcriptionist, auditor)
   token create --facility N --scope S... [--label L]
                                      create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
   import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
@@ -57,6 +62,8 @@ async function serve(config: EnkakuConfig): Promise<void> {
   await app.listen({ host: config.http.host, port: config.http.port });
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);
+  const setupToken = await rt.auth.issueSetupToken();
+  const base = `${scheme}://${config.http.host}:${config.http.port}`;
   process.stdout.write(
     [
       '',
@@ -64,6 +71,9 @@ async function serve(config: EnkakuConfig): Promise<void> {
       `  Web and DICOMweb: ${scheme}://${config.http.host}:${config.http.port}/  (STOW-RS at /dicomweb/studies)`,
       `  DICOM:            AE title ${config.dicom.aet}, ${config.dicom.host}:${dimse.port}${dimse.tls ? ' (DICOM TLS)' : ''}`,
       `  Data:             ${rt.db.location}; blobs in ${rt.blobs.root}`,
+      setupToken
+        ? `  First start: create the first administrator at\n    ${base}/setup?token=${setupToken}\n  (valid 24 hours, once), or with  npx enkaku user add --username admin --name "..." --role system-admin`
+        : `  Sign in at ${base}/login`,
       facilities.length === 0
         ? `  No facility yet: register one with  npx enkaku facility add --name "Example Hospital" --aet MODALITY1\n  or load the demonstration with     npm run demo`
         : `  Facilities: ${facilities.map((f) => `${f.name} (${f.aets.join(', ')})`).join('; ')}`,
@@ -117,6 +127,24 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       return fail(`unknown facility command "${sub ?? ''}"`);
+    }
+    case 'user': {
+      if (sub !== 'add') fail('usage: enkaku user add --username U --name "N" --role R [--facility F]');
+      const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true }, facility: { type: 'string' } } });
+      if (!values.username || !values.name || !values.role?.length) fail('--username, --name and at least one --role are required');
+      await withRuntime(config, async (rt) => {
+        let facilityId: string | null = null;
+        if (values.facility) {
+          const f = await rt.facilities.byName(values.facility);
+          if (!f) fail(`no facility named "${values.facility}"`);
+          facilityId = f.id;
+        }
+        const password = randomInitialPassword();
+        const grants = values.role!.map((role) => ({ role, facilityId: role === 'system-admin' ? null : facilityId }));
+        await rt.accounts.create(OPERATOR, { username: values.username!, displayName: values.name!, password, grants });
+        process.stdout.write(`user "${values.username!.toLowerCase()}" created; initial password (shown once, must be changed at first login): ${password}\n`);
+      });
+      return;
     }
     case 'token': {
       if (sub !== 'create') fail('usage: enkaku token create --facility NAME --scope SCOPE [--scope ...] [--label TEXT]');

@@ -60,6 +60,12 @@ test('facility add, token create, import and demo work from the command line', a
     assert.equal(again.code, 0);
     assert.match(again.stdout, /imported 0 new instance\(s\), 5 already stored/);
 
+    const user = await enkaku(env, ['user', 'add', '--username', 'Dr.Sato', '--name', '佐藤 医師', '--role', 'radiologist']);
+    assert.equal(user.code, 0, user.stderr);
+    assert.match(user.stdout, /user "dr.sato" created; initial password \(shown once, must be changed at first login\): \S{13,}/);
+    const badRole = await enkaku(env, ['user', 'add', '--username', 'someone', '--name', 'x', '--role', 'wizard']);
+    assert.match(badRole.stderr, /unknown role "wizard"/);
+
     const demo = await enkaku(env, ['demo']);
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /synthetic CT study: 60 instance\(s\) stored/);
@@ -99,6 +105,16 @@ test('serve answers /healthz and /readyz and prints where to connect', async () 
     assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${config.http.port}/`));
     assert.match(out, new RegExp(`AE title ENKAKU, 127\\.0\\.0\\.1:${config.dicom.port}`));
     assert.match(out, /facility add --name/);
+    const setup = /\/setup\?token=([A-Za-z0-9_-]+)/.exec(out);
+    assert.ok(setup, 'the first start prints a one-time setup link');
+    const status = await fetch(`http://127.0.0.1:${config.http.port}/api/setup`);
+    assert.deepEqual(await status.json(), { needed: true });
+    const done = await fetch(`http://127.0.0.1:${config.http.port}/api/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: setup[1], username: 'admin', displayName: '管理者', password: 'Correct-Horse-9-Battery' }),
+    });
+    assert.equal(done.status, 201);
     const health = await fetch(`http://127.0.0.1:${config.http.port}/healthz`);
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${config.http.port}/readyz`);
