@@ -75,6 +75,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   registerSecurityRoutes(app as unknown as FastifyInstance, {
     auth: rt.auth,
     accounts: rt.accounts,
+    credentials: rt.credentials,
     facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
     secureCookies: tls,
   });

@@ -9,7 +9,7 @@ import { openDatabase, pingDatabase, type Db } from './platform/db/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
-import { AccountRepository, AccountService, AuthService, TokenService, type AuthEvent } from './security/index.ts';
+import { AccountRepository, AccountService, AuthService, CredentialService, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
 import { IntakeService } from './archive/index.ts';
 
@@ -23,6 +23,7 @@ export interface Runtime {
   tokens: TokenService;
   accounts: AccountService;
   auth: AuthService;
+  credentials: CredentialService;
   intake: IntakeService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -67,6 +68,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     tokens: new TokenService(db.kysely),
     accounts,
     auth,
+    credentials: new CredentialService(new AccountRepository(db.kysely)),
     intake: new IntakeService(db.kysely, blobs, log),
     ready,
     close: () => db.close(),

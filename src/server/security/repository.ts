@@ -3,11 +3,14 @@
  * these tables).
  */
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, SessionTable, UserTable } from '../platform/db/schema.ts';
+import type { CertificationTable, Database, LicenceTable, SessionTable, TrainingTable, UserTable } from '../platform/db/schema.ts';
 import type { Grant } from '../platform/context.ts';
 
 export type UserRow = Selectable<UserTable>;
 export type SessionRow = Selectable<SessionTable>;
+export type LicenceRow = Selectable<LicenceTable>;
+export type CertificationRow = Selectable<CertificationTable>;
+export type TrainingRow = Selectable<TrainingTable>;
 
 /** Users, grants, sessions. */
 export class AccountRepository {
@@ -91,5 +94,34 @@ export class AccountRepository {
       .where('expires_at', '>', now)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  licences(userId: string): Promise<LicenceRow[]> {
+    return this.db.selectFrom('licences').selectAll().where('user_id', '=', userId).orderBy('verified_at').execute();
+  }
+
+  certifications(userId: string): Promise<CertificationRow[]> {
+    return this.db.selectFrom('certifications').selectAll().where('user_id', '=', userId).orderBy('expires_on').execute();
+  }
+
+  trainings(userId: string): Promise<TrainingRow[]> {
+    return this.db.selectFrom('trainings').selectAll().where('user_id', '=', userId).orderBy('due_on').execute();
+  }
+
+  async insertLicence(row: LicenceRow): Promise<void> {
+    await this.db.insertInto('licences').values(row).execute();
+  }
+
+  async revokeLicence(id: string, now: string): Promise<boolean> {
+    const r = await this.db.updateTable('licences').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async insertCertification(row: CertificationRow): Promise<void> {
+    await this.db.insertInto('certifications').values(row).execute();
+  }
+
+  async insertTraining(row: TrainingRow): Promise<void> {
+    await this.db.insertInto('trainings').values(row).execute();
   }
 }

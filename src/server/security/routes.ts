@@ -11,6 +11,7 @@ import type { Actor } from '../platform/context.ts';
 import type { CreateUserRequest, FacilitySummary, LoginRequest, MfaRequest, PasswordChangeRequest, SetGrantsRequest, SetupRequest } from '../../shared/api.ts';
 import type { AccountService } from './accounts.ts';
 import type { AuthService, ClientInfo } from './auth.ts';
+import type { CredentialService } from './credentials.ts';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'enkaku_session';
@@ -26,6 +27,7 @@ declare module 'fastify' {
 export interface SecurityRouteDeps {
   auth: AuthService;
   accounts: AccountService;
+  credentials: CredentialService;
   facilities: (actor: Actor) => Promise<FacilitySummary[]>;
   secureCookies: boolean;
 }
@@ -162,4 +164,38 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRoute
     return { ok: true };
   });
   app.get('/api/admin/facilities', async (req) => deps.facilities(requireUser(req)));
+
+  const { credentials } = deps;
+  type Body = Record<string, unknown> | undefined;
+  app.get<{ Params: { id: string } }>('/api/admin/users/:id/credentials', async (req) => credentials.credentials(requireUser(req), req.params.id));
+  app.post<{ Params: { id: string }; Body: Body }>('/api/admin/users/:id/licences', async (req, reply) => {
+    const b = req.body ?? {};
+    const id = await credentials.recordLicence(requireUser(req), req.params.id, { kind: str(b.kind, 'kind', 40), number: str(b.number, 'number', 64), country: str(b.country, 'country', 2), evidence: str(b.evidence, 'evidence', 2000) });
+    return reply.code(201).send({ id });
+  });
+  app.post<{ Params: { id: string } }>('/api/admin/licences/:id/revoke', async (req) => {
+    await credentials.revokeLicence(requireUser(req), req.params.id);
+    return { ok: true };
+  });
+  app.post<{ Params: { id: string }; Body: Body }>('/api/admin/users/:id/certifications', async (req, reply) => {
+    const b = req.body ?? {};
+    const id = await credentials.recordCertification(requireUser(req), req.params.id, {
+      kind: str(b.kind, 'kind', 60),
+      number: str(b.number, 'number', 64),
+      issuedOn: str(b.issuedOn, 'issuedOn', 10),
+      expiresOn: str(b.expiresOn, 'expiresOn', 10),
+      evidence: str(b.evidence, 'evidence', 2000),
+    });
+    return reply.code(201).send({ id });
+  });
+  app.post<{ Params: { id: string }; Body: Body }>('/api/admin/users/:id/trainings', async (req, reply) => {
+    const b = req.body ?? {};
+    const id = await credentials.recordTraining(requireUser(req), req.params.id, { course: str(b.course, 'course', 200), dueOn: str(b.dueOn, 'dueOn', 10), completedOn: typeof b.completedOn === 'string' ? b.completedOn : null });
+    return reply.code(201).send({ id });
+  });
+  app.get<{ Params: { id: string }; Querystring: { modality?: string; facilityId?: string } }>('/api/admin/users/:id/qualification', async (req) => {
+    const user = requireUser(req);
+    await credentials.credentials(user, req.params.id); // same visibility as the credentials themselves
+    return credentials.mayRead(req.params.id, { modality: str(req.query.modality, 'modality', 16), facilityId: str(req.query.facilityId, 'facilityId', 64) });
+  });
 }

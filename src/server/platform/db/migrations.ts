@@ -180,9 +180,52 @@ const m003: Migration = {
   },
 };
 
+const m004: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('licences')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('number', 'text', (c) => c.notNull())
+      .addColumn('country', 'text', (c) => c.notNull())
+      .addColumn('verified_by', 'text', (c) => c.notNull())
+      .addColumn('verified_at', 'text', (c) => c.notNull())
+      .addColumn('evidence', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+    await db.schema.createIndex('licences_user').on('licences').column('user_id').execute();
+    await db.schema
+      .createTable('certifications')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('number', 'text', (c) => c.notNull())
+      .addColumn('issued_on', 'text', (c) => c.notNull())
+      .addColumn('expires_on', 'text', (c) => c.notNull())
+      .addColumn('verified_by', 'text', (c) => c.notNull())
+      .addColumn('verified_at', 'text', (c) => c.notNull())
+      .addColumn('evidence', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('certifications_user').on('certifications').column('user_id').execute();
+    await db.schema
+      .createTable('trainings')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('course', 'text', (c) => c.notNull())
+      .addColumn('completed_on', 'text')
+      .addColumn('due_on', 'text', (c) => c.notNull())
+      .addColumn('recorded_by', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('trainings_user').on('trainings').column('user_id').execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
   '002_api_tokens': m002,
   '003_accounts': m003,
+  '004_physician_credentials': m004,
 };

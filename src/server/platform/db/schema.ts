@@ -167,7 +167,50 @@ export interface SetupTokenTable {
   used_at: string | null;
 }
 
+export interface LicenceTable {
+  id: string;
+  user_id: string;
+  /** 'jp-medical' (医籍登録) or 'foreign-medical'. */
+  kind: string;
+  /** 医籍登録番号, or the foreign licence number. */
+  number: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  /** User id of the administrator who checked it. */
+  verified_by: string;
+  verified_at: string;
+  /** What was checked, e.g. the MHLW 医師等資格確認検索 result and a copy of the licence. */
+  evidence: string;
+  revoked_at: string | null;
+}
+
+export interface CertificationTable {
+  id: string;
+  user_id: string;
+  /** e.g. 'diagnostic-radiology-specialist' (放射線診断専門医), 'mammography-reader'. */
+  kind: string;
+  number: string;
+  issued_on: string;
+  expires_on: string;
+  verified_by: string;
+  verified_at: string;
+  evidence: string;
+}
+
+export interface TrainingTable {
+  id: string;
+  user_id: string;
+  course: string;
+  completed_on: string | null;
+  due_on: string;
+  recorded_by: string;
+  recorded_at: string;
+}
+
 export interface Database {
+  licences: LicenceTable;
+  certifications: CertificationTable;
+  trainings: TrainingTable;
   users: UserTable;
   user_grants: UserGrantTable;
   sessions: SessionTable;
