@@ -52,8 +52,12 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     referrerPolicy: { policy: 'no-referrer' },
   });
 
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     if (err instanceof AppError) {
+      // A logged-in user refused for lack of rights: count it towards an out-of-scope alert (S11).
+      if (err.code === 'forbidden' && req.user) {
+        await rt.alerts.note('out-of-scope', `user:${req.user.userId}`, { userId: req.user.userId, address: req.ip, route: req.routeOptions.url }).catch(() => undefined);
+      }
       if (err.code === 'unauthenticated' && req.url.startsWith('/dicomweb')) reply.header('www-authenticate', 'Bearer');
       return reply.code(httpStatusOf(err.code)).send({ error: err.code, message: err.message });
     }
@@ -76,6 +80,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     auth: rt.auth,
     accounts: rt.accounts,
     credentials: rt.credentials,
+    alerts: rt.alerts,
     facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
     secureCookies: tls,
   });

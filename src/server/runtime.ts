@@ -9,7 +9,7 @@ import { openDatabase, pingDatabase, type Db } from './platform/db/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
-import { AccountRepository, AccountService, AuthService, CredentialService, TokenService, type AuthEvent } from './security/index.ts';
+import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
 import { IntakeService } from './archive/index.ts';
 
@@ -24,6 +24,7 @@ export interface Runtime {
   accounts: AccountService;
   auth: AuthService;
   credentials: CredentialService;
+  alerts: SecurityAlerts;
   intake: IntakeService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -55,8 +56,14 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   };
   const facilities = new FacilityService(db.kysely);
   const accounts = new AccountService(new AccountRepository(db.kysely), (id) => facilities.exists(id), (id) => facilities.nameOf(id));
+  const alerts = new SecurityAlerts(db.kysely, log);
   const onAuthEvent = async (e: AuthEvent): Promise<void> => {
     log.info({ event: e.action, outcome: e.outcome, userId: e.userId, address: e.address, ...e.details }, 'authentication event');
+    if (e.action === 'auth.login' && e.outcome === 'failure') {
+      // Bursts against one account and bursts from one address (password spraying) both count.
+      await alerts.note('failed-logins', `user:${e.userId ?? e.username}`, { userId: e.userId, address: e.address });
+      await alerts.note('failed-logins', `address:${e.address}`, { address: e.address });
+    }
   };
   const auth = new AuthService(new AccountRepository(db.kysely), accounts, SecretBox.open(config.dataDir), onAuthEvent);
   return {
@@ -69,6 +76,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     accounts,
     auth,
     credentials: new CredentialService(new AccountRepository(db.kysely)),
+    alerts,
     intake: new IntakeService(db.kysely, blobs, log),
     ready,
     close: () => db.close(),

@@ -12,6 +12,7 @@ import type { CreateUserRequest, FacilitySummary, LoginRequest, MfaRequest, Pass
 import type { AccountService } from './accounts.ts';
 import type { AuthService, ClientInfo } from './auth.ts';
 import type { CredentialService } from './credentials.ts';
+import type { SecurityAlerts } from './alerts.ts';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'enkaku_session';
@@ -28,6 +29,7 @@ export interface SecurityRouteDeps {
   auth: AuthService;
   accounts: AccountService;
   credentials: CredentialService;
+  alerts: SecurityAlerts;
   facilities: (actor: Actor) => Promise<FacilitySummary[]>;
   secureCookies: boolean;
 }
@@ -164,6 +166,12 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRoute
     return { ok: true };
   });
   app.get('/api/admin/facilities', async (req) => deps.facilities(requireUser(req)));
+
+  app.get('/api/alerts', async (req) => deps.alerts.list(requireUser(req)));
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', async (req) => {
+    await deps.alerts.acknowledge(requireUser(req), req.params.id);
+    return { ok: true };
+  });
 
   const { credentials } = deps;
   type Body = Record<string, unknown> | undefined;

@@ -191,3 +191,38 @@ describe('security API', { concurrency: false }, () => {
     await assert.rejects(auth.login('sleepy', STRONG, client), (e: unknown) => e instanceof LockedError && e.retryAfterSeconds > 50, 'second lockout lasts twice as long');
   });
 });
+
+describe('security alerts (S11)', { concurrency: false }, () => {
+  test('a burst of failed logins and repeated out-of-scope requests raise alerts administrators see', async () => {
+    const rt = await testRuntime();
+    const app = await buildApp(rt);
+    try {
+      const a = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['A'] })).id;
+      await rt.accounts.create(OP, { username: 'sysadmin', displayName: 'admin', password: STRONG, grants: [{ role: 'system-admin', facilityId: null }] });
+      await rt.accounts.create(OP, { username: 'nosy', displayName: 'nosy', password: STRONG, grants: [{ role: 'technologist', facilityId: a }] });
+      const attacker = new Browser(app, '198.51.100.9');
+      for (let i = 0; i < 10; i++) await attacker.req('POST', '/api/auth/login', { username: `guess${i}`, password: 'Password-123!' });
+
+      const nosy = new Browser(app);
+      await nosy.req('POST', '/api/auth/login', { username: 'nosy', password: STRONG });
+      await nosy.req('POST', '/api/me/password', { currentPassword: STRONG, newPassword: `${STRONG}-2` });
+      await nosy.req('POST', '/api/me/agreement', { accept: true });
+      for (let i = 0; i < 3; i++) assert.equal((await nosy.req('GET', '/api/admin/users')).statusCode, 403);
+      assert.equal((await nosy.req('GET', '/api/alerts')).statusCode, 403, 'technologists do not see alerts');
+
+      const admin = new Browser(app);
+      await admin.req('POST', '/api/auth/login', { username: 'sysadmin', password: STRONG });
+      await admin.req('POST', '/api/me/password', { currentPassword: STRONG, newPassword: `${STRONG}-2` });
+      await admin.req('POST', '/api/me/agreement', { accept: true });
+      const alerts = (await admin.req('GET', '/api/alerts')).json() as Array<{ id: string; kind: string; message: string; acknowledged: boolean }>;
+      assert.deepEqual(alerts.map((x) => x.kind).sort(), ['failed-logins', 'out-of-scope']);
+      assert.match(alerts.find((x) => x.kind === 'failed-logins')!.message, /10 failed logins within 5 minutes/);
+      const ack = await admin.req('POST', `/api/alerts/${alerts[0]!.id}/ack`, {});
+      assert.equal(ack.statusCode, 200);
+      assert.equal(((await admin.req('GET', '/api/alerts')).json() as Array<{ acknowledged: boolean }>).filter((x) => x.acknowledged).length, 1);
+    } finally {
+      await app.close();
+      await rt.cleanup();
+    }
+  });
+});

@@ -222,10 +222,27 @@ const m004: Migration = {
   },
 };
 
+const m005: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('security_alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('raised_at', 'text', (c) => c.notNull())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('message', 'text', (c) => c.notNull())
+      .addColumn('details', 'text', (c) => c.notNull())
+      .addColumn('acknowledged_by', 'text')
+      .addColumn('acknowledged_at', 'text')
+      .execute();
+    await db.schema.createIndex('security_alerts_raised').on('security_alerts').column('raised_at').execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
   '002_api_tokens': m002,
   '003_accounts': m003,
   '004_physician_credentials': m004,
+  '005_security_alerts': m005,
 };

@@ -207,7 +207,20 @@ export interface TrainingTable {
   recorded_at: string;
 }
 
+export interface SecurityAlertTable {
+  id: string;
+  raised_at: string;
+  /** 'failed-logins' | 'out-of-scope' | 'mass-export' | 'audit-chain'. */
+  kind: string;
+  message: string;
+  /** JSON without PHI: user ids, addresses, counts. */
+  details: string;
+  acknowledged_by: string | null;
+  acknowledged_at: string | null;
+}
+
 export interface Database {
+  security_alerts: SecurityAlertTable;
   licences: LicenceTable;
   certifications: CertificationTable;
   trainings: TrainingTable;
