@@ -12,7 +12,8 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { archivePlugin } from './archive/index.ts';
-import { bearerActor, registerSecurityRoutes, registerSessionHook } from './security/index.ts';
+import { bearerActor, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
+import { registerAuditRoutes } from './audit/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
 export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
@@ -84,6 +85,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
     secureCookies: tls,
   });
+  registerAuditRoutes(app as unknown as FastifyInstance, rt.audit, requireUser);
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');

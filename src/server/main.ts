@@ -30,6 +30,7 @@ Commands:
                                      create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
   import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
   demo                               load a demonstration facility and a synthetic CT study
+  verify-audit                       check the audit trail's hash chain (exit 1 when damaged, naming the first bad entry)
 
 Settings come from ENKAKU_* environment variables (see README.md).`;
 
@@ -184,6 +185,20 @@ async function main(argv: string[]): Promise<void> {
         const { runDemo } = await import('./demo.ts');
         await withRuntime(config, (rt) => runDemo(rt, (line) => process.stdout.write(`${line}\n`)));
       }
+      return;
+    case 'verify-audit':
+      await withRuntime(config, async (rt) => {
+        const tty = process.stderr.isTTY;
+        const v = await rt.audit.verify({ onProgress: (seq) => void (tty && process.stderr.write(`\rverified ${seq} entries`)) });
+        if (tty) process.stderr.write('\n');
+        if (v.ok) process.stdout.write(`audit trail OK: ${v.count} entries, head ${v.headHash}\n`);
+        else process.stdout.write(`audit trail DAMAGED: entry ${v.firstBadSeq} ${v.problem}: ${v.message}\n`);
+        // Using the audit log is itself audited (PS3.15 A.5.3.1); a damaged tail may refuse the entry.
+        await rt.audit
+          .record({ actor: OPERATOR, action: 'audit.verify', object: { type: 'audit', id: 'audit-trail' }, outcome: v.ok ? 'success' : 'failure', details: v.ok ? { count: v.count } : { firstBadSeq: v.firstBadSeq, problem: v.problem } })
+          .catch(() => undefined);
+        if (!v.ok) process.exitCode = 1;
+      });
       return;
     case 'help':
     case '--help':

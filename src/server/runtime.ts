@@ -5,7 +5,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { EnkakuConfig } from './config.ts';
-import { openDatabase, pingDatabase, type Db } from './platform/db/index.ts';
+import { openDatabase, pingDatabase, type Database, type Db } from './platform/db/index.ts';
+import { AuditService } from './audit/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
@@ -25,6 +26,7 @@ export interface Runtime {
   auth: AuthService;
   credentials: CredentialService;
   alerts: SecurityAlerts;
+  audit: AuditService<Database>;
   intake: IntakeService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
@@ -55,10 +57,19 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     return { ok: Object.values(checks).every((v) => v === 'ok'), checks };
   };
   const facilities = new FacilityService(db.kysely);
-  const accounts = new AccountService(new AccountRepository(db.kysely), (id) => facilities.exists(id), (id) => facilities.nameOf(id));
+  const audit = new AuditService(db.kysely, { dialect: db.dialect, source: { aet: config.dicom.aet } });
+  const accounts = new AccountService(new AccountRepository(db.kysely), (id) => facilities.exists(id), (id) => facilities.nameOf(id), audit);
   const alerts = new SecurityAlerts(db.kysely, log);
   const onAuthEvent = async (e: AuthEvent): Promise<void> => {
     log.info({ event: e.action, outcome: e.outcome, userId: e.userId, address: e.address, ...e.details }, 'authentication event');
+    await audit.record({
+      actor: { kind: 'user', id: e.userId ?? `unknown:${e.username.slice(0, 200)}`, name: e.username.slice(0, 256), role: '', address: e.address },
+      action: e.action,
+      object: { type: 'user', id: e.userId ?? 'unknown' },
+      outcome: e.outcome,
+      clientAddress: e.address,
+      ...(e.details ? { details: e.details } : {}),
+    });
     if (e.action === 'auth.login' && e.outcome === 'failure') {
       // Bursts against one account and bursts from one address (password spraying) both count.
       await alerts.note('failed-logins', `user:${e.userId ?? e.username}`, { userId: e.userId, address: e.address });
@@ -75,9 +86,10 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     tokens: new TokenService(db.kysely),
     accounts,
     auth,
-    credentials: new CredentialService(new AccountRepository(db.kysely)),
+    credentials: new CredentialService(new AccountRepository(db.kysely), audit),
     alerts,
-    intake: new IntakeService(db.kysely, blobs, log),
+    audit,
+    intake: new IntakeService(db.kysely, blobs, log, audit),
     ready,
     close: () => db.close(),
   };

@@ -75,6 +75,17 @@ test('facility add, token create, import and demo work from the command line', a
       assert.equal(p.length, 2, 'demo and import patients, each under its own facility');
       const list = await enkaku(env, ['facility', 'list']);
       assert.match(list.stdout, /デモ総合病院/);
+
+      // Every stored instance is in the audit trail; verify-audit proves the chain and names tampering.
+      const stored = await rt.db.kysely.selectFrom('audit_events').select((e) => e.fn.countAll().as('n')).where('action', '=', 'instance.store').executeTakeFirstOrThrow();
+      assert.equal(Number(stored.n), 65);
+      const ok = await enkaku(env, ['verify-audit']);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /audit trail OK: \d+ entries, head [0-9a-f]{64}/);
+      await rt.db.kysely.updateTable('audit_events').set({ details: '{"source":"edited"}' }).where('seq', '=', 3).execute();
+      const bad = await enkaku(env, ['verify-audit']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stdout, /audit trail DAMAGED: entry 3 edited/);
     } finally {
       await rt.close();
     }

@@ -22,6 +22,9 @@ export interface InstanceProvenance {
   receivedAt: string;
 }
 
+/** Called inside the index transaction to append the audit entry of what happened (rule 3). */
+export type AuditHook = (trx: Transaction<Database>, what: { action: 'instance.store' | 'instance.conflict'; patientRef: string | null; studyId: string | null }) => Promise<void>;
+
 /** Outcome of writing one instance to the index. */
 export type RecordResult =
   | { kind: 'stored'; instance: Instance }
@@ -52,7 +55,7 @@ export class ArchiveRepository {
    * Records an instance, or the fact that it duplicates or conflicts with one already
    * stored, in one transaction.
    */
-  async recordInstance(a: InstanceAttributes, p: InstanceProvenance): Promise<RecordResult> {
+  async recordInstance(a: InstanceAttributes, p: InstanceProvenance, audit: AuditHook): Promise<RecordResult> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('instances').selectAll().where('sop_instance_uid', '=', a.sopInstanceUid).executeTakeFirst();
       if (existing) {
@@ -71,6 +74,8 @@ export class ArchiveRepository {
             received_at: p.receivedAt,
           })
           .execute();
+        const study = await trx.selectFrom('studies').select(['id', 'patient_ref']).where('id', '=', existing.study_ref).executeTakeFirst();
+        await audit(trx, { action: 'instance.conflict', patientRef: study?.patient_ref ?? null, studyId: existing.study_ref });
         return { kind: 'conflict', instance: existing } as const;
       }
       const study = await this.ensureStudy(trx, a, p);
@@ -107,6 +112,7 @@ export class ArchiveRepository {
         .set({ num_instances: sql`num_instances + 1`, size_bytes: sql`size_bytes + ${p.sizeBytes}`, updated_at: p.receivedAt })
         .where('id', '=', study.id)
         .execute();
+      await audit(trx, { action: 'instance.store', patientRef: study.patient_ref, studyId: study.id });
       return { kind: 'stored', instance } as const;
     });
   }

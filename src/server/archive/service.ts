@@ -15,6 +15,7 @@ import { ACCEPTED_TRANSFER_SYNTAXES } from './dicom/uids.ts';
 import type { ReceivedObject } from './intake.ts';
 import { ArchiveRepository } from './repository.ts';
 import type { IntakeFailure } from './status.ts';
+import type { AuditService } from '../audit/index.ts';
 
 /** What happened to one received object. */
 export type IntakeResult =
@@ -49,6 +50,7 @@ export class IntakeService {
     db: Kysely<Database>,
     private readonly blobs: BlobStore,
     private readonly log: Logger,
+    private readonly audit: AuditService<Database>,
   ) {
     this.repo = new ArchiveRepository(db);
   }
@@ -132,16 +134,30 @@ export class IntakeService {
       const t1 = performance.now();
       await obj.commit();
       const t2 = performance.now();
-      const result = await this.repo.recordInstance(a, {
-        facilityId: origin.facilityId,
-        callingAet: origin.callingAet,
-        source: origin.source,
-        transferSyntaxUid: ts,
-        blobSha256: obj.sha256,
-        datasetSha256: datasetSha,
-        sizeBytes: obj.size,
-        receivedAt: new Date().toISOString(),
-      });
+      const result = await this.repo.recordInstance(
+        a,
+        {
+          facilityId: origin.facilityId,
+          callingAet: origin.callingAet,
+          source: origin.source,
+          transferSyntaxUid: ts,
+          blobSha256: obj.sha256,
+          datasetSha256: datasetSha,
+          sizeBytes: obj.size,
+          receivedAt: new Date().toISOString(),
+        },
+        async (trx, what) => {
+          await this.audit.append(trx, {
+            actor: origin.actor,
+            action: what.action,
+            object: { type: 'instance', id: a.sopInstanceUid },
+            facilityId: origin.facilityId,
+            patientRef: what.patientRef,
+            outcome: what.action === 'instance.store' ? 'success' : 'failure',
+            details: { source: origin.source, studyUid: a.studyInstanceUid, sha256: obj.sha256, bytes: obj.size, callingAet: origin.callingAet },
+          });
+        },
+      );
       switch (result.kind) {
         case 'stored':
           this.log.debug(

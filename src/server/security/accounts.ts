@@ -8,7 +8,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import { hasRole, type Actor, type Grant } from '../platform/context.ts';
 import { ROLES, type AdminUser, type Role } from '../../shared/api.ts';
-import { AccountRepository, type UserRow } from './repository.ts';
+import { AccountRepository, type InTx, type UserRow } from './repository.ts';
+import type { AuditService } from '../audit/index.ts';
+import type { Database } from '../platform/db/schema.ts';
 import { hashPassword, passwordProblem } from './passwords.ts';
 
 /** Roles that are physicians and therefore always need a second factor. */
@@ -22,7 +24,15 @@ export class AccountService {
     readonly repo: AccountRepository,
     private readonly facilityExists: (id: string) => Promise<boolean>,
     private readonly facilityName: (id: string) => Promise<string | undefined>,
+    private readonly audit: AuditService<Database>,
   ) {}
+
+  /** The audit step of a change to a user account, run inside its transaction. */
+  private audited(actor: Actor, action: string, userId: string, details: Record<string, unknown> = {}): InTx {
+    return async (trx) => {
+      await this.audit.append(trx, { actor, action, object: { type: 'user', id: userId }, details });
+    };
+  }
 
   /** A facility's display name. */
   facilityNameOf(id: string): Promise<string | undefined> {
@@ -95,6 +105,7 @@ export class AccountService {
         updated_at: now,
       },
       grants,
+      this.audited(actor, 'user.create', id, { username, grants: grants.map((g) => `${g.role}@${g.facilityId ?? 'provider'}`) }),
     );
     return id;
   }
@@ -105,19 +116,19 @@ export class AccountService {
     if (!user) throw new AppError('not_found', 'no such user');
     await this.assertCanManage(actor, userId);
     const clean = await this.checkGrants(actor, grants);
-    await this.repo.replaceGrants(userId, clean, new Date().toISOString());
+    await this.repo.replaceGrants(userId, clean, new Date().toISOString(), this.audited(actor, 'user.role-change', userId, { grants: clean.map((g) => `${g.role}@${g.facilityId ?? 'provider'}`) }));
   }
 
   /** Lifts a lockout. */
   async unlock(actor: Actor, userId: string): Promise<void> {
     await this.assertCanManage(actor, userId);
-    await this.repo.updateUser(userId, { locked_until: null, failed_logins: 0, lockouts: 0, updated_at: new Date().toISOString() });
+    await this.repo.updateUserAudited(userId, { locked_until: null, failed_logins: 0, lockouts: 0, updated_at: new Date().toISOString() }, this.audited(actor, 'user.unlock', userId));
   }
 
   /** Revokes every session of a user. */
   async revokeSessions(actor: Actor, userId: string): Promise<void> {
     await this.assertCanManage(actor, userId);
-    await this.repo.revokeUserSessions(userId, new Date().toISOString());
+    await this.repo.revokeUserSessions(userId, new Date().toISOString(), this.audited(actor, 'user.sessions-revoke', userId));
   }
 
   private async assertCanManage(actor: Actor, userId: string): Promise<void> {

@@ -16,7 +16,7 @@ describe('physician credentials decide who may read and sign', { concurrency: fa
 
   before(async () => {
     rt = await testRuntime();
-    creds = new CredentialService(new AccountRepository(rt.db.kysely), () => now);
+    creds = new CredentialService(new AccountRepository(rt.db.kysely), rt.audit, () => now);
     facility = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['A'] })).id;
     other = (await rt.facilities.add(OP, { name: 'Hospital B', aets: ['B'] })).id;
   });

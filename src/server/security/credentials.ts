@@ -9,7 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../platform/errors.ts';
 import { hasRole, type Actor } from '../platform/context.ts';
-import type { AccountRepository, CertificationRow, LicenceRow, TrainingRow } from './repository.ts';
+import type { AccountRepository, CertificationRow, InTx, LicenceRow, TrainingRow } from './repository.ts';
+import type { AuditService } from '../audit/index.ts';
+import type { Database } from '../platform/db/schema.ts';
 
 /** Licence kinds. */
 export const LICENCE_KINDS = ['jp-medical', 'foreign-medical'] as const;
@@ -47,8 +49,15 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export class CredentialService {
   constructor(
     private readonly repo: AccountRepository,
+    private readonly audit: AuditService<Database>,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  private audited(actor: Actor, action: string, userId: string, details: Record<string, unknown>): InTx {
+    return async (trx) => {
+      await this.audit.append(trx, { actor, action, object: { type: 'user', id: userId }, details });
+    };
+  }
 
   /** Credential administration is for system administrators and the management physician (L3). */
   private assertAdmin(actor: Actor): string {
@@ -75,14 +84,17 @@ export class CredentialService {
     }
     if (!input.evidence.trim()) throw new AppError('bad_request', 'record what was checked as evidence');
     const row: LicenceRow = { id: randomUUID(), user_id: userId, kind: input.kind, number, country: input.country, verified_by: by, verified_at: this.now().toISOString(), evidence: input.evidence.trim(), revoked_at: null };
-    await this.repo.insertLicence(row);
+    await this.repo.insertLicence(row, this.audited(actor, 'credential.licence-verify', userId, { licenceId: row.id, kind: row.kind, country: row.country }));
     return row.id;
   }
 
   /** Withdraws a licence record (e.g. suspended licence). */
   async revokeLicence(actor: Actor, licenceId: string): Promise<void> {
     this.assertAdmin(actor);
-    if (!(await this.repo.revokeLicence(licenceId, this.now().toISOString()))) throw new AppError('not_found', 'no such active licence');
+    const revoked = await this.repo.revokeLicence(licenceId, this.now().toISOString(), async (trx) => {
+      await this.audit.append(trx, { actor, action: 'credential.licence-revoke', object: { type: 'licence', id: licenceId } });
+    });
+    if (!revoked) throw new AppError('not_found', 'no such active licence');
   }
 
   /** Records a verified specialist certification. */
@@ -93,7 +105,7 @@ export class CredentialService {
     if (!DATE.test(input.issuedOn) || !DATE.test(input.expiresOn) || input.expiresOn < input.issuedOn) throw new AppError('bad_request', 'issuedOn and expiresOn are dates (YYYY-MM-DD), expiry after issue');
     if (!input.evidence.trim()) throw new AppError('bad_request', 'record what was checked as evidence');
     const row: CertificationRow = { id: randomUUID(), user_id: userId, kind: input.kind, number: input.number.trim(), issued_on: input.issuedOn, expires_on: input.expiresOn, verified_by: by, verified_at: this.now().toISOString(), evidence: input.evidence.trim() };
-    await this.repo.insertCertification(row);
+    await this.repo.insertCertification(row, this.audited(actor, 'credential.certification-verify', userId, { certificationId: row.id, kind: row.kind, expiresOn: row.expires_on }));
     return row.id;
   }
 
@@ -103,7 +115,7 @@ export class CredentialService {
     if (!(await this.repo.byId(userId))) throw new AppError('not_found', 'no such user');
     if (!input.course.trim() || !DATE.test(input.dueOn) || (input.completedOn && !DATE.test(input.completedOn))) throw new AppError('bad_request', 'course, dueOn (YYYY-MM-DD) and optional completedOn are required');
     const row: TrainingRow = { id: randomUUID(), user_id: userId, course: input.course.trim(), due_on: input.dueOn, completed_on: input.completedOn ?? null, recorded_by: by, recorded_at: this.now().toISOString() };
-    await this.repo.insertTraining(row);
+    await this.repo.insertTraining(row, this.audited(actor, 'credential.training-record', userId, { trainingId: row.id, dueOn: row.due_on, done: Boolean(row.completed_on) }));
     return row.id;
   }
 

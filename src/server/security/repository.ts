@@ -2,7 +2,7 @@
  * SQL for users, their grants, sessions and setup tokens (the only place that touches
  * these tables).
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { CertificationTable, Database, LicenceTable, SessionTable, TrainingTable, UserTable } from '../platform/db/schema.ts';
 import type { Grant } from '../platform/context.ts';
 
@@ -11,6 +11,9 @@ export type SessionRow = Selectable<SessionTable>;
 export type LicenceRow = Selectable<LicenceTable>;
 export type CertificationRow = Selectable<CertificationTable>;
 export type TrainingRow = Selectable<TrainingTable>;
+
+/** Appends the audit entry of a change inside its transaction (ARCHITECTURE rule 3). */
+export type InTx = (trx: Transaction<Database>) => Promise<void>;
 
 /** Users, grants, sessions. */
 export class AccountRepository {
@@ -41,22 +44,32 @@ export class AccountRepository {
     return out;
   }
 
-  async insertUser(user: UserRow, grants: Grant[]): Promise<void> {
+  async insertUser(user: UserRow, grants: Grant[], audit: InTx): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('users').values(user).execute();
       for (const g of grants) {
         await trx.insertInto('user_grants').values({ user_id: user.id, role: g.role, facility_id: g.facilityId ?? '', created_at: user.created_at }).execute();
       }
+      await audit(trx);
     });
   }
 
-  async replaceGrants(userId: string, grants: Grant[], now: string): Promise<void> {
+  async replaceGrants(userId: string, grants: Grant[], now: string, audit: InTx): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('user_grants').where('user_id', '=', userId).execute();
       for (const g of grants) {
         await trx.insertInto('user_grants').values({ user_id: userId, role: g.role, facility_id: g.facilityId ?? '', created_at: now }).execute();
       }
       await trx.updateTable('users').set({ updated_at: now }).where('id', '=', userId).execute();
+      await audit(trx);
+    });
+  }
+
+  /** Updates a user and appends the audit entry in one transaction. */
+  async updateUserAudited(id: string, values: Partial<UserRow>, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set(values).where('id', '=', id).execute();
+      await audit(trx);
     });
   }
 
@@ -76,8 +89,11 @@ export class AccountRepository {
     await this.db.updateTable('sessions').set(values).where('id', '=', id).execute();
   }
 
-  async revokeUserSessions(userId: string, now: string): Promise<void> {
-    await this.db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+  async revokeUserSessions(userId: string, now: string, audit?: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await audit?.(trx);
+    });
   }
 
   async insertSetupToken(sha: string, now: string, expires: string): Promise<void> {
@@ -108,20 +124,33 @@ export class AccountRepository {
     return this.db.selectFrom('trainings').selectAll().where('user_id', '=', userId).orderBy('due_on').execute();
   }
 
-  async insertLicence(row: LicenceRow): Promise<void> {
-    await this.db.insertInto('licences').values(row).execute();
+  async insertLicence(row: LicenceRow, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('licences').values(row).execute();
+      await audit(trx);
+    });
   }
 
-  async revokeLicence(id: string, now: string): Promise<boolean> {
-    const r = await this.db.updateTable('licences').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  async revokeLicence(id: string, now: string, audit: InTx): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.updateTable('licences').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return false;
+      await audit(trx);
+      return true;
+    });
   }
 
-  async insertCertification(row: CertificationRow): Promise<void> {
-    await this.db.insertInto('certifications').values(row).execute();
+  async insertCertification(row: CertificationRow, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('certifications').values(row).execute();
+      await audit(trx);
+    });
   }
 
-  async insertTraining(row: TrainingRow): Promise<void> {
-    await this.db.insertInto('trainings').values(row).execute();
+  async insertTraining(row: TrainingRow, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('trainings').values(row).execute();
+      await audit(trx);
+    });
   }
 }

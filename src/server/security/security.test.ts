@@ -226,3 +226,37 @@ describe('security alerts (S11)', { concurrency: false }, () => {
     }
   });
 });
+
+describe('audit of security events', { concurrency: false }, () => {
+  test('logins, failures and account changes are in the audit trail, which only auditors can search', async () => {
+    const rt = await testRuntime();
+    const app = await buildApp(rt);
+    try {
+      await rt.accounts.create(OP, { username: 'boss', displayName: 'boss', password: STRONG, grants: [{ role: 'system-admin', facilityId: null }], mustChangePassword: false });
+      await rt.accounts.create(OP, { username: 'kansa', displayName: '監査 担当', password: STRONG, grants: [{ role: 'auditor', facilityId: null }], mustChangePassword: false });
+      const boss = new Browser(app);
+      await boss.req('POST', '/api/auth/login', { username: 'boss', password: 'wrong-Password-1' });
+      await boss.req('POST', '/api/auth/login', { username: 'boss', password: STRONG });
+      await boss.req('POST', '/api/me/agreement', { accept: true });
+      assert.equal((await boss.req('GET', '/api/audit')).statusCode, 403, 'administrators do not read the audit trail');
+
+      const auditor = new Browser(app);
+      await auditor.req('POST', '/api/auth/login', { username: 'kansa', password: STRONG });
+      await auditor.req('POST', '/api/me/agreement', { accept: true });
+      const page = (await auditor.req('GET', '/api/audit?action=auth.*&limit=50')).json() as { total: number; entries: Array<{ action: string; outcome: string; actorName: string }> };
+      const logins = page.entries.filter((e) => e.action === 'auth.login' && e.actorName === 'boss').map((e) => e.outcome);
+      assert.deepEqual(logins.sort(), ['failure', 'success']);
+      const created = (await auditor.req('GET', '/api/audit?action=user.create')).json() as { total: number };
+      assert.equal(created.total, 2);
+      const fhir = await auditor.req('GET', '/api/audit/fhir?action=auth.login');
+      assert.match(String(fhir.headers['content-type']), /application\/fhir\+json/);
+      const bundle = fhir.json() as { resourceType: string; entry: Array<{ resource: { resourceType: string } }> };
+      assert.equal(bundle.resourceType, 'Bundle');
+      assert.ok(bundle.entry.length >= 2 && bundle.entry.every((e) => e.resource.resourceType === 'AuditEvent'));
+      assert.equal((await rt.audit.verify()).ok, true);
+    } finally {
+      await app.close();
+      await rt.cleanup();
+    }
+  });
+});

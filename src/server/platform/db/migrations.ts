@@ -3,6 +3,7 @@
  * column types are used (text, integer, bigint). Never edit a migration that has been
  * released: add a new one.
  */
+import { auditMigration } from '../../audit/index.ts';
 import { type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
@@ -245,4 +246,5 @@ export const migrations: Record<string, Migration> = {
   '003_accounts': m003,
   '004_physician_credentials': m004,
   '005_security_alerts': m005,
+  '006_audit': auditMigration,
 };

@@ -2,6 +2,7 @@
  * Table types of the Enkaku database, shared by SQLite and PostgreSQL. Times are ISO
  * 8601 UTC strings; DICOM dates and times keep their DICOM text form (DA, TM).
  */
+import type { AuditDatabase } from '../../audit/index.ts';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 
 export interface FacilityTable {
@@ -219,7 +220,7 @@ export interface SecurityAlertTable {
   acknowledged_at: string | null;
 }
 
-export interface Database {
+export interface Database extends AuditDatabase {
   security_alerts: SecurityAlertTable;
   licences: LicenceTable;
   certifications: CertificationTable;
