@@ -89,6 +89,8 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');
+    // The page itself is revalidated on every load so a new release takes effect at once.
+    else if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-cache');
   });
 
   await app.register(archivePlugin, {

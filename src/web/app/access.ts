@@ -1,0 +1,25 @@
+/**
+ * Which parts of the application a user's roles open. This only decides what the web
+ * application shows: the server authorises every request itself (ARCHITECTURE rule 2).
+ */
+import type { Role, SessionUser } from '../../shared/api.ts';
+
+/** Whether the user holds any of `roles` (at any facility or at the reading provider). */
+export function hasAnyRole(user: Pick<SessionUser, 'grants'>, ...roles: Role[]): boolean {
+  return user.grants.some((grant) => roles.includes(grant.role));
+}
+
+/** User administration: system administrators, and facility administrators for their facility. */
+export function canManageUsers(user: Pick<SessionUser, 'grants'>): boolean {
+  return hasAnyRole(user, 'system-admin', 'facility-admin');
+}
+
+/** The audit trail: auditors and system administrators (S4). */
+export function canReadAudit(user: Pick<SessionUser, 'grants'>): boolean {
+  return hasAnyRole(user, 'system-admin', 'auditor');
+}
+
+/** Security alerts (S11): the same people who read the audit trail. */
+export function canSeeAlerts(user: Pick<SessionUser, 'grants'>): boolean {
+  return hasAnyRole(user, 'system-admin', 'auditor');
+}

@@ -1,0 +1,29 @@
+/** The application's pages as the navigation and the home page list them. */
+import type { SessionUser } from '../../shared/api.ts';
+import { canManageUsers, canReadAudit, canSeeAlerts } from './access.ts';
+
+export type Section = 'reading' | 'administration' | 'account';
+
+export interface NavItem {
+  path: string;
+  label: 'nav.home' | 'nav.worklist' | 'nav.viewer' | 'nav.reports' | 'nav.adminUsers' | 'nav.audit' | 'nav.alerts' | 'nav.password';
+  summary: 'home.summaries.worklist' | 'home.summaries.viewer' | 'home.summaries.reports' | 'home.summaries.adminUsers' | 'home.summaries.audit' | 'home.summaries.alerts' | 'home.summaries.password' | null;
+  section: Section | null;
+  testId: string;
+  /** Announced, not built yet: the page says so and shows no content. */
+  comingSoon?: boolean;
+  visible: (user: SessionUser) => boolean;
+}
+
+const everyone = () => true;
+
+export const NAV_ITEMS: NavItem[] = [
+  { path: '/', label: 'nav.home', summary: null, section: null, testId: 'nav-home', visible: everyone },
+  { path: '/worklist', label: 'nav.worklist', summary: 'home.summaries.worklist', section: 'reading', testId: 'nav-worklist', comingSoon: true, visible: everyone },
+  { path: '/viewer', label: 'nav.viewer', summary: 'home.summaries.viewer', section: 'reading', testId: 'nav-viewer', comingSoon: true, visible: everyone },
+  { path: '/reports', label: 'nav.reports', summary: 'home.summaries.reports', section: 'reading', testId: 'nav-reports', comingSoon: true, visible: everyone },
+  { path: '/admin/users', label: 'nav.adminUsers', summary: 'home.summaries.adminUsers', section: 'administration', testId: 'nav-admin-users', visible: canManageUsers },
+  { path: '/audit', label: 'nav.audit', summary: 'home.summaries.audit', section: 'administration', testId: 'nav-audit', visible: canReadAudit },
+  { path: '/alerts', label: 'nav.alerts', summary: 'home.summaries.alerts', section: 'administration', testId: 'nav-alerts', visible: canSeeAlerts },
+  { path: '/password', label: 'nav.password', summary: 'home.summaries.password', section: 'account', testId: 'nav-password', visible: everyone },
+];
