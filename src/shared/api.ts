@@ -80,7 +80,7 @@ export interface TotpEnrolment {
  * - `ok`: logged in; the session cookie is set.
  */
 export type LoginResponse =
-  | { status: 'mfa-required' }
+  | { status: 'mfa-required'; passkeyAvailable?: boolean }
   | { status: 'mfa-enrolment-required'; enrolment: TotpEnrolment }
   | { status: 'ok'; session: SessionInfo };
 
@@ -157,4 +157,35 @@ export interface SecurityAlert {
   kind: 'failed-logins' | 'out-of-scope' | 'mass-export' | 'audit-chain';
   message: string;
   acknowledged: boolean;
+}
+
+/**
+ * Passkeys (WebAuthn) as an alternative second factor:
+ * - `POST /api/me/passkeys/options` → creation options (PublicKeyCredentialCreationOptionsJSON);
+ * - `POST /api/me/passkeys` `{ name, response }` (RegistrationResponseJSON) → `{ id }`;
+ * - `GET /api/me/passkeys` → PasskeySummary[]; `DELETE /api/me/passkeys/:id`;
+ * - during login, instead of a TOTP code: `POST /api/auth/passkey/options` → request options
+ *   (PublicKeyCredentialRequestOptionsJSON), then `POST /api/auth/passkey` `{ response }`
+ *   (AuthenticationResponseJSON) → LoginResponse.
+ * `LoginResponse` 'mfa-required' carries `passkeyAvailable: true` when the user has one.
+ */
+export interface PasskeySummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+/** Credentials of a physician as administrators see them (`GET /api/admin/users/:id/credentials`). */
+export interface UserCredentials {
+  licences: Array<{ id: string; kind: 'jp-medical' | 'foreign-medical'; number: string; country: string; verified_by: string; verified_at: string; evidence: string; revoked_at: string | null }>;
+  certifications: Array<{ id: string; kind: string; number: string; issued_on: string; expires_on: string; verified_by: string; verified_at: string; evidence: string }>;
+  trainings: Array<{ id: string; course: string; completed_on: string | null; due_on: string; recorded_by: string; recorded_at: string }>;
+}
+
+/** `GET /api/admin/users/:id/qualification?modality=CT&facilityId=...`. */
+export interface QualificationCheck {
+  allowed: boolean;
+  problems: string[];
+  warnings: string[];
 }
