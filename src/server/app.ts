@@ -82,6 +82,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     accounts: rt.accounts,
     credentials: rt.credentials,
     alerts: rt.alerts,
+    publicUrl: rt.config.publicUrl,
     facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
     secureCookies: tls,
   });

@@ -30,6 +30,11 @@ export interface EnkakuConfig {
     maxInstanceBytes: number;
   };
   hl7: { port: number };
+  /**
+   * The address users open in their browsers (e.g. https://enkaku.example.jp). It fixes the
+   * WebAuthn origin and relying-party id; unset, the request's own Host is used.
+   */
+  publicUrl: string | undefined;
   /** Largest STOW-RS request body accepted, in bytes. */
   maxUploadBytes: number;
   logLevel: string;
@@ -86,6 +91,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
       maxInstanceBytes: int(env, 'ENKAKU_DICOM_MAX_INSTANCE_BYTES', 2 * 1024 ** 3),
     },
     hl7: { port: int(env, 'ENKAKU_HL7_PORT', 2575) },
+    publicUrl: str(env, 'ENKAKU_PUBLIC_URL')?.replace(/\/+$/, ''),
     maxUploadBytes: int(env, 'ENKAKU_MAX_UPLOAD_BYTES', 4 * 1024 ** 3),
     logLevel: str(env, 'ENKAKU_LOG_LEVEL') ?? 'info',
   };

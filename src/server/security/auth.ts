@@ -17,6 +17,24 @@ import { AccountRepository, type SessionRow, type UserRow } from './repository.t
 import { decoyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { newTotpSecret, totpEnrolment, verifyTotp } from './totp.ts';
 import { PHYSICIAN_ROLES, type AccountService } from './accounts.ts';
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type AuthenticatorTransport,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import type { PasskeySummary } from '../../shared/api.ts';
+
+/** The WebAuthn relying party as the browser sees it: origin and RP ID (its host name). */
+export interface RelyingParty {
+  origin: string;
+  id: string;
+}
 
 /** Session and lockout settings. */
 export interface AuthSettings {
@@ -97,8 +115,8 @@ export class AuthService {
     await this.onEvent({ action: 'auth.setup', outcome: 'success', userId: id, username: input.username, address: client.address });
   }
 
-  private needsSecondFactor(user: UserRow, grants: Grant[], client: ClientInfo): boolean {
-    return Boolean(user.mfa_enrolled_at) || !isLoopback(client.address) || grants.some((g) => PHYSICIAN_ROLES.includes(g.role));
+  private needsSecondFactor(user: UserRow, grants: Grant[], client: ClientInfo, hasPasskey: boolean): boolean {
+    return Boolean(user.mfa_enrolled_at) || hasPasskey || !isLoopback(client.address) || grants.some((g) => PHYSICIAN_ROLES.includes(g.role));
   }
 
   /**
@@ -122,9 +140,10 @@ export class AuthService {
       throw new AppError('unauthenticated', 'wrong username or password');
     }
     const grants = (await this.repo.grants([user.id])).get(user.id) ?? [];
-    if (this.needsSecondFactor(user, grants, client)) {
+    const hasPasskey = (await this.repo.passkeys(user.id)).length > 0;
+    if (this.needsSecondFactor(user, grants, client, hasPasskey)) {
       const cookie = await this.newSession(user, client, 'mfa', MFA_STAGE_MINUTES * 60_000);
-      if (user.totp_secret) return { cookie, response: { status: 'mfa-required' } };
+      if (user.totp_secret || hasPasskey) return { cookie, response: { status: 'mfa-required', passkeyAvailable: hasPasskey } };
       const secret = newTotpSecret();
       await this.repo.updateUser(user.id, { totp_pending_secret: this.secrets.seal(secret), updated_at: nowIso });
       return { cookie, response: { status: 'mfa-enrolment-required', enrolment: await totpEnrolment(secret, user.username) } };
@@ -178,6 +197,7 @@ export class AuthService {
       last_seen_at: nowIso,
       absolute_expires_at: this.iso(lifetimeMs),
       revoked_at: null,
+      webauthn_challenge: null,
     };
     await this.repo.insertSession(row);
     return cookie;
@@ -289,6 +309,108 @@ export class AuthService {
       if (user) await this.recordFailure(user, { address: actor.address, userAgent: '' }, 'password');
       throw new AppError('forbidden', 're-authentication failed: wrong password');
     }
+  }
+
+  /** Options for registering a passkey for the logged-in user (challenge kept in the session). */
+  async passkeyRegistrationOptions(actor: Extract<Actor, { kind: 'user' }>, rp: RelyingParty): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const user = await this.repo.byId(actor.userId);
+    if (!user) throw new AppError('unauthenticated', 'not logged in');
+    const existing = await this.repo.passkeys(user.id);
+    const options = await generateRegistrationOptions({
+      rpName: 'Enkaku',
+      rpID: rp.id,
+      userName: user.username,
+      userDisplayName: user.display_name,
+      userID: new TextEncoder().encode(user.id),
+      attestationType: 'none',
+      excludeCredentials: existing.map((p) => ({ id: p.id, transports: JSON.parse(p.transports) as AuthenticatorTransport[] })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+    });
+    await this.repo.updateSession(actor.sessionId, { webauthn_challenge: options.challenge });
+    return options;
+  }
+
+  /** Verifies and stores a new passkey. */
+  async registerPasskey(actor: Extract<Actor, { kind: 'user' }>, name: string, response: RegistrationResponseJSON, rp: RelyingParty): Promise<string> {
+    const s = await this.repo.session(actor.sessionId);
+    const challenge = s?.webauthn_challenge;
+    if (!challenge) throw new AppError('bad_request', 'request registration options first');
+    await this.repo.updateSession(actor.sessionId, { webauthn_challenge: null });
+    const label = name.trim().slice(0, 60) || 'passkey';
+    let verified;
+    try {
+      verified = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: true });
+    } catch (err) {
+      throw new AppError('bad_request', `the passkey could not be verified: ${(err as Error).message}`);
+    }
+    if (!verified.verified || !verified.registrationInfo) throw new AppError('bad_request', 'the passkey could not be verified');
+    const c = verified.registrationInfo.credential;
+    const nowIso = this.iso();
+    await this.repo.insertPasskey(
+      { id: c.id, user_id: actor.userId, name: label, public_key: Buffer.from(c.publicKey).toString('base64url'), counter: c.counter, transports: JSON.stringify(c.transports ?? []), created_at: nowIso, last_used_at: null },
+      async () => undefined,
+    );
+    await this.onEvent({ action: 'auth.passkey-register', outcome: 'success', userId: actor.userId, username: actor.username, address: actor.address, details: { passkeyId: c.id } });
+    return c.id;
+  }
+
+  /** The logged-in user's passkeys. */
+  async listPasskeys(actor: Extract<Actor, { kind: 'user' }>): Promise<PasskeySummary[]> {
+    return (await this.repo.passkeys(actor.userId)).map((p) => ({ id: p.id, name: p.name, createdAt: p.created_at, lastUsedAt: p.last_used_at }));
+  }
+
+  /** Removes one of the logged-in user's passkeys. */
+  async deletePasskey(actor: Extract<Actor, { kind: 'user' }>, id: string): Promise<void> {
+    if (!(await this.repo.deletePasskey(actor.userId, id, async () => undefined))) throw new AppError('not_found', 'no such passkey');
+    await this.onEvent({ action: 'auth.passkey-delete', outcome: 'success', userId: actor.userId, username: actor.username, address: actor.address, details: { passkeyId: id } });
+  }
+
+  /** Second step with a passkey instead of a TOTP code: the request options. */
+  async passkeyLoginOptions(cookie: string, rp: RelyingParty): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const s = await this.repo.session(sha256(cookie));
+    if (!s || s.revoked_at || s.stage !== 'mfa' || s.absolute_expires_at <= this.iso()) throw new AppError('unauthenticated', 'the login has expired; enter your password again');
+    const keys = await this.repo.passkeys(s.user_id);
+    if (keys.length === 0) throw new AppError('bad_request', 'no passkey is registered for this account');
+    const options = await generateAuthenticationOptions({
+      rpID: rp.id,
+      allowCredentials: keys.map((p) => ({ id: p.id, transports: JSON.parse(p.transports) as AuthenticatorTransport[] })),
+      userVerification: 'required',
+    });
+    await this.repo.updateSession(s.id, { webauthn_challenge: options.challenge });
+    return options;
+  }
+
+  /** Completes the login with a passkey assertion. */
+  async passkeyLogin(cookie: string, response: AuthenticationResponseJSON, rp: RelyingParty, client: ClientInfo): Promise<{ cookie: string; response: LoginResponse }> {
+    const s = await this.repo.session(sha256(cookie));
+    if (!s || s.revoked_at || s.stage !== 'mfa' || !s.webauthn_challenge || s.absolute_expires_at <= this.iso()) throw new AppError('unauthenticated', 'the login has expired; enter your password again');
+    await this.repo.updateSession(s.id, { webauthn_challenge: null });
+    const user = await this.repo.byId(s.user_id);
+    const key = await this.repo.passkey(String(response?.id ?? ''));
+    if (!user || user.disabled || !key || key.user_id !== user.id) throw new AppError('unauthenticated', 'unknown passkey');
+    let verified;
+    try {
+      verified = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: s.webauthn_challenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.id,
+        requireUserVerification: true,
+        credential: { id: key.id, publicKey: new Uint8Array(Buffer.from(key.public_key, 'base64url')), counter: Number(key.counter), transports: JSON.parse(key.transports) as AuthenticatorTransport[] },
+      });
+    } catch {
+      verified = undefined;
+    }
+    if (!verified?.verified) {
+      await this.recordFailure(user, client, 'totp');
+      throw new AppError('unauthenticated', 'the passkey was not accepted');
+    }
+    const nowIso = this.iso();
+    await this.repo.touchPasskey(key.id, verified.authenticationInfo.newCounter, nowIso);
+    await this.repo.updateSession(s.id, { revoked_at: nowIso });
+    const fresh = await this.newSession(user, client, 'full', this.settings.absoluteHours * 3600_000);
+    await this.loginSucceeded(user, client, true);
+    return { cookie: fresh, response: { status: 'ok', session: (await this.session(fresh, client, false))! } };
   }
 }
 

@@ -3,7 +3,7 @@
  * these tables).
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import type { CertificationTable, Database, LicenceTable, SessionTable, TrainingTable, UserTable } from '../platform/db/schema.ts';
+import type { CertificationTable, Database, LicenceTable, PasskeyTable, SessionTable, TrainingTable, UserTable } from '../platform/db/schema.ts';
 import type { Grant } from '../platform/context.ts';
 
 export type UserRow = Selectable<UserTable>;
@@ -11,6 +11,7 @@ export type SessionRow = Selectable<SessionTable>;
 export type LicenceRow = Selectable<LicenceTable>;
 export type CertificationRow = Selectable<CertificationTable>;
 export type TrainingRow = Selectable<TrainingTable>;
+export type PasskeyRow = Selectable<PasskeyTable>;
 
 /** Appends the audit entry of a change inside its transaction (ARCHITECTURE rule 3). */
 export type InTx = (trx: Transaction<Database>) => Promise<void>;
@@ -152,5 +153,33 @@ export class AccountRepository {
       await trx.insertInto('trainings').values(row).execute();
       await audit(trx);
     });
+  }
+
+  passkeys(userId: string): Promise<PasskeyRow[]> {
+    return this.db.selectFrom('passkeys').selectAll().where('user_id', '=', userId).orderBy('created_at').execute();
+  }
+
+  passkey(id: string): Promise<PasskeyRow | undefined> {
+    return this.db.selectFrom('passkeys').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertPasskey(row: PasskeyRow, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('passkeys').values(row).execute();
+      await audit(trx);
+    });
+  }
+
+  async deletePasskey(userId: string, id: string, audit: InTx): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.deleteFrom('passkeys').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+      if (Number(r.numDeletedRows) !== 1) return false;
+      await audit(trx);
+      return true;
+    });
+  }
+
+  async touchPasskey(id: string, counter: number, now: string): Promise<void> {
+    await this.db.updateTable('passkeys').set({ counter, last_used_at: now }).where('id', '=', id).execute();
   }
 }

@@ -10,7 +10,8 @@ import { AppError } from '../platform/errors.ts';
 import type { Actor } from '../platform/context.ts';
 import type { CreateUserRequest, FacilitySummary, LoginRequest, MfaRequest, PasswordChangeRequest, SetGrantsRequest, SetupRequest } from '../../shared/api.ts';
 import type { AccountService } from './accounts.ts';
-import type { AuthService, ClientInfo } from './auth.ts';
+import type { AuthService, ClientInfo, RelyingParty } from './auth.ts';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { CredentialService } from './credentials.ts';
 import type { SecurityAlerts } from './alerts.ts';
 
@@ -30,6 +31,7 @@ export interface SecurityRouteDeps {
   accounts: AccountService;
   credentials: CredentialService;
   alerts: SecurityAlerts;
+  publicUrl: string | undefined;
   facilities: (actor: Actor) => Promise<FacilitySummary[]>;
   secureCookies: boolean;
 }
@@ -166,6 +168,31 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRoute
     return { ok: true };
   });
   app.get('/api/admin/facilities', async (req) => deps.facilities(requireUser(req)));
+
+  // Passkeys (WebAuthn): the relying party is the configured public address, or the request's host.
+  const rp = (req: FastifyRequest): RelyingParty => {
+    const origin = deps.publicUrl ?? `${req.protocol}://${req.host}`;
+    return { origin, id: new URL(origin).hostname };
+  };
+  app.post('/api/me/passkeys/options', async (req) => auth.passkeyRegistrationOptions(requireUser(req), rp(req)));
+  app.post<{ Body: { name?: unknown; response?: unknown } }>('/api/me/passkeys', async (req, reply) => {
+    const user = requireUser(req);
+    if (!req.body?.response || typeof req.body.response !== 'object') throw new AppError('bad_request', 'response is required');
+    const id = await auth.registerPasskey(user, typeof req.body.name === 'string' ? req.body.name : '', req.body.response as RegistrationResponseJSON, rp(req));
+    return reply.code(201).send({ id });
+  });
+  app.get('/api/me/passkeys', async (req) => auth.listPasskeys(requireUser(req)));
+  app.delete<{ Params: { id: string } }>('/api/me/passkeys/:id', async (req) => {
+    await auth.deletePasskey(requireUser(req), req.params.id);
+    return { ok: true };
+  });
+  app.post('/api/auth/passkey/options', async (req) => auth.passkeyLoginOptions(req.cookies?.[SESSION_COOKIE] ?? '', rp(req)));
+  app.post<{ Body: { response?: unknown } }>('/api/auth/passkey', async (req, reply) => {
+    if (!req.body?.response || typeof req.body.response !== 'object') throw new AppError('bad_request', 'response is required');
+    const { cookie, response } = await auth.passkeyLogin(req.cookies?.[SESSION_COOKIE] ?? '', req.body.response as AuthenticationResponseJSON, rp(req), client(req));
+    setCookie(reply, cookie);
+    return response;
+  });
 
   app.get('/api/alerts', async (req) => deps.alerts.list(requireUser(req)));
   app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', async (req) => {

@@ -239,6 +239,24 @@ const m005: Migration = {
   },
 };
 
+const m007: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('passkeys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addColumn('transports', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('last_used_at', 'text')
+      .execute();
+    await db.schema.createIndex('passkeys_user').on('passkeys').column('user_id').execute();
+    await db.schema.alterTable('sessions').addColumn('webauthn_challenge', 'text').execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -247,4 +265,5 @@ export const migrations: Record<string, Migration> = {
   '004_physician_credentials': m004,
   '005_security_alerts': m005,
   '006_audit': auditMigration,
+  '007_passkeys': m007,
 };

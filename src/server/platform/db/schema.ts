@@ -159,6 +159,22 @@ export interface SessionTable {
   last_seen_at: string;
   absolute_expires_at: string;
   revoked_at: string | null;
+  /** Pending WebAuthn challenge (registration or login), cleared when used. */
+  webauthn_challenge: string | null;
+}
+
+export interface PasskeyTable {
+  /** Credential id, base64url. */
+  id: string;
+  user_id: string;
+  name: string;
+  /** COSE public key, base64url. */
+  public_key: string;
+  counter: number;
+  /** JSON array of transports. */
+  transports: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 export interface SetupTokenTable {
@@ -221,6 +237,7 @@ export interface SecurityAlertTable {
 }
 
 export interface Database extends AuditDatabase {
+  passkeys: PasskeyTable;
   security_alerts: SecurityAlertTable;
   licences: LicenceTable;
   certifications: CertificationTable;

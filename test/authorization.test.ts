@@ -1,0 +1,221 @@
+/**
+ * Walks every HTTP route of the application with every role, at its own facility and at
+ * another, and proves that each answer is exactly what the role allows: nothing is done
+ * without the right role and nothing leaks across facilities. A route missing from the
+ * table below fails the test, so new routes must be classified here.
+ * (DIMSE paths are bound to facilities by calling AE title: test/interop/dimse.test.ts.)
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
+import { buildApp } from '../src/server/app.ts';
+import { testRuntime } from './helpers.ts';
+import type { Runtime } from '../src/server/runtime.ts';
+
+const OP = { kind: 'system', name: 'test' } as const;
+const PW = 'Correct-Horse-9-Battery';
+
+type Who = 'anonymous' | 'sysadmin' | 'fadminA' | 'fadminB' | 'attendingA' | 'techA' | 'radiologist' | 'mgmt' | 'scribe' | 'auditor' | 'auditorB';
+const EVERYONE: Who[] = ['anonymous', 'sysadmin', 'fadminA', 'fadminB', 'attendingA', 'techA', 'radiologist', 'mgmt', 'scribe', 'auditor', 'auditorB'];
+const USERS = EVERYONE.filter((w) => w !== 'anonymous');
+
+/** One route: how to call it and who may. `public` routes answer everyone without 401/403. */
+interface Rule {
+  allowed: Who[] | 'public' | 'logged-in';
+  url?: (ids: Ids) => string;
+  body?: (ids: Ids, who: Who) => unknown;
+}
+interface Ids {
+  facilityA: string;
+  facilityB: string;
+  victimA: string;
+  techA: string;
+  radiologist: string;
+  licence: string;
+  alert: string;
+}
+
+const RULES: Record<string, Rule> = {
+  'GET /healthz': { allowed: 'public' },
+  'GET /readyz': { allowed: 'public' },
+  'GET /api/setup': { allowed: 'public' },
+  'POST /api/setup': { allowed: 'public', body: () => ({ token: 'x', username: 'late', displayName: 'x', password: PW }) },
+  'POST /api/auth/login': { allowed: 'public', body: () => ({ username: 'nobody', password: 'wrong' }) },
+  'POST /api/auth/mfa': { allowed: 'public', body: () => ({ code: '123456' }) },
+  'POST /api/auth/logout': { allowed: 'public' },
+  'POST /api/auth/passkey/options': { allowed: 'public' },
+  'POST /api/auth/passkey': { allowed: 'public', body: () => ({ response: { id: 'x' } }) },
+  'GET /api/session': { allowed: 'logged-in' },
+  'POST /api/me/agreement': { allowed: 'logged-in', body: () => ({ accept: true }) },
+  'POST /api/me/password': { allowed: 'logged-in', body: () => ({ currentPassword: PW, newPassword: 'short' }) },
+  'POST /api/me/passkeys/options': { allowed: 'logged-in' },
+  'POST /api/me/passkeys': { allowed: 'logged-in', body: () => ({ name: 'x' }) },
+  'GET /api/me/passkeys': { allowed: 'logged-in' },
+  'DELETE /api/me/passkeys/:id': { allowed: 'logged-in', url: () => '/api/me/passkeys/none' },
+  'GET /api/admin/users': { allowed: ['sysadmin', 'fadminA', 'fadminB'] },
+  'POST /api/admin/users': {
+    allowed: ['sysadmin', 'fadminA'],
+    body: (ids, who) => ({ username: `new-${who.toLowerCase()}`, displayName: 'x', password: PW, grants: [{ role: 'technologist', facilityId: ids.facilityA }] }),
+  },
+  'GET /api/admin/facilities': { allowed: ['sysadmin', 'fadminA', 'fadminB'] },
+  'PUT /api/admin/users/:id/grants': {
+    allowed: ['sysadmin', 'fadminA'],
+    url: (ids) => `/api/admin/users/${ids.victimA}/grants`,
+    body: (ids) => ({ grants: [{ role: 'technologist', facilityId: ids.facilityA }], reauthPassword: PW }),
+  },
+  'POST /api/admin/users/:id/unlock': { allowed: ['sysadmin', 'fadminA'], url: (ids) => `/api/admin/users/${ids.victimA}/unlock` },
+  'POST /api/admin/users/:id/revoke-sessions': { allowed: ['sysadmin', 'fadminA'], url: (ids) => `/api/admin/users/${ids.victimA}/revoke-sessions` },
+  'GET /api/admin/users/:id/credentials': { allowed: ['sysadmin', 'mgmt', 'radiologist'], url: (ids) => `/api/admin/users/${ids.radiologist}/credentials` },
+  'POST /api/admin/users/:id/licences': {
+    allowed: ['sysadmin', 'mgmt'],
+    url: (ids) => `/api/admin/users/${ids.radiologist}/licences`,
+    body: () => ({ kind: 'jp-medical', number: '123456', country: 'JP', evidence: '医師等資格確認検索' }),
+  },
+  'POST /api/admin/users/:id/certifications': {
+    allowed: ['sysadmin', 'mgmt'],
+    url: (ids) => `/api/admin/users/${ids.radiologist}/certifications`,
+    body: () => ({ kind: 'diagnostic-radiology-specialist', number: 'R-1', issuedOn: '2024-04-01', expiresOn: '2029-03-31', evidence: '認定証' }),
+  },
+  'POST /api/admin/users/:id/trainings': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/admin/users/${ids.radiologist}/trainings`, body: () => ({ course: '研修', dueOn: '2027-03-31' }) },
+  'GET /api/admin/users/:id/qualification': { allowed: ['sysadmin', 'mgmt', 'radiologist'], url: (ids) => `/api/admin/users/${ids.radiologist}/qualification?modality=CT&facilityId=${ids.facilityA}` },
+  'POST /api/admin/licences/:id/revoke': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/admin/licences/${ids.licence}/revoke` },
+  'GET /api/alerts': { allowed: ['sysadmin', 'auditor', 'auditorB'] },
+  'POST /api/alerts/:id/ack': { allowed: ['sysadmin'], url: (ids) => `/api/alerts/${ids.alert}/ack` },
+  'GET /api/audit': { allowed: ['auditor', 'auditorB'] },
+  'GET /api/audit/fhir': { allowed: ['auditor', 'auditorB'] },
+  // DICOMweb takes facility API tokens only: a browser session never stores images.
+  'POST /dicomweb/studies': { allowed: [] },
+  'POST /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
+};
+
+/** Routes of the app from Fastify's route tree (static web files excluded). */
+function routesOf(app: FastifyInstance): string[] {
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    const parent = stack[depth - 1] ?? '';
+    const seg = m[2]!;
+    const full = parent === '' ? seg : parent.endsWith('/') || seg.startsWith('/') ? parent + seg : `${parent}/${seg}`;
+    stack[depth] = full;
+    stack.length = depth + 1;
+    if (!m[3]) continue;
+    for (const method of m[3].split(', ').filter((x) => x !== 'HEAD')) out.push(`${method} ${full.startsWith('/') ? full : `/${full}`}`);
+  }
+  return out.filter((r) => !/ \/(assets\/.*|index\.html)?$/.test(r));
+}
+
+let rt: Runtime & { cleanup: () => Promise<void> };
+let app: FastifyInstance;
+const sessions = new Map<Who, { cookie: string; csrf: string }>();
+let ids: Ids;
+
+before(async () => {
+  rt = await testRuntime();
+  app = await buildApp(rt);
+  const facilityA = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['A'] })).id;
+  const facilityB = (await rt.facilities.add(OP, { name: 'Hospital B', aets: ['B'] })).id;
+  const grants: Record<Exclude<Who, 'anonymous'>, { role: string; facilityId: string | null }> = {
+    sysadmin: { role: 'system-admin', facilityId: null },
+    fadminA: { role: 'facility-admin', facilityId: facilityA },
+    fadminB: { role: 'facility-admin', facilityId: facilityB },
+    attendingA: { role: 'attending-physician', facilityId: facilityA },
+    techA: { role: 'technologist', facilityId: facilityA },
+    radiologist: { role: 'radiologist', facilityId: null },
+    mgmt: { role: 'management-physician', facilityId: null },
+    scribe: { role: 'transcriptionist', facilityId: null },
+    auditor: { role: 'auditor', facilityId: null },
+    auditorB: { role: 'auditor', facilityId: facilityB },
+  };
+  const userIds = new Map<Who, string>();
+  for (const who of USERS) {
+    const id = await rt.accounts.create(OP, { username: who.toLowerCase(), displayName: who, password: PW, grants: [grants[who as Exclude<Who, 'anonymous'>]], mustChangePassword: false });
+    userIds.set(who, id);
+    await rt.accounts.repo.updateUser(id, { agreement_accepted_at: new Date().toISOString() });
+    const client = { address: '127.0.0.1', userAgent: 'authz-test' };
+    const first = await rt.auth.login(who.toLowerCase(), PW, client);
+    let cookie = first.cookie;
+    if (first.response.status === 'mfa-enrolment-required') {
+      ({ cookie } = await rt.auth.secondFactor(cookie, await generate({ secret: first.response.enrolment.secret }), client));
+    }
+    const info = (await rt.auth.session(cookie, client))!;
+    assert.ok(info, `${who} logged in`);
+    sessions.set(who, { cookie, csrf: info.csrfToken });
+  }
+  const victimA = await rt.accounts.create(OP, { username: 'victim-a', displayName: 'v', password: PW, grants: [{ role: 'technologist', facilityId: facilityA }] });
+  const licence = await rt.credentials.recordLicence(OP, userIds.get('radiologist')!, { kind: 'jp-medical', number: '654321', country: 'JP', evidence: 'x' });
+  await rt.alerts.raise('failed-logins', 'test alert', {});
+  const alert = (await rt.alerts.list(OP))[0]!.id;
+  ids = { facilityA, facilityB, victimA, techA: userIds.get('techA')!, radiologist: userIds.get('radiologist')!, licence, alert };
+});
+
+after(async () => {
+  await app?.close();
+  await rt?.cleanup();
+});
+
+test('every route is classified', () => {
+  const routes = routesOf(app);
+  assert.ok(routes.length >= 30, `found ${routes.length} routes`);
+  const unclassified = routes.filter((r) => !(r in RULES));
+  assert.deepEqual(unclassified, [], 'routes missing from the authorization table');
+  const stale = Object.keys(RULES).filter((r) => !routes.includes(r));
+  assert.deepEqual(stale, [], 'rules for routes that no longer exist');
+});
+
+test('each role gets exactly what it is allowed, on every route, for its own facility and another', async () => {
+  const problems: string[] = [];
+  for (const [route, rule] of Object.entries(RULES)) {
+    if (route === 'POST /api/auth/logout') continue; // would end the sessions used below
+    const [method, path] = route.split(' ') as [string, string];
+    for (const who of EVERYONE) {
+      const s = sessions.get(who);
+      const headers: Record<string, string> = {};
+      if (s) {
+        headers.cookie = `enkaku_session=${s.cookie}`;
+        headers['x-csrf-token'] = s.csrf;
+      }
+      const body = rule.body?.(ids, who) ?? (method === 'GET' || method === 'DELETE' ? undefined : {});
+      if (body !== undefined) headers['content-type'] = path.startsWith('/dicomweb') ? 'multipart/related; type="application/dicom"; boundary=x' : 'application/json';
+      const res = await app.inject({
+        method: method as 'GET',
+        url: rule.url?.(ids) ?? path,
+        headers,
+        ...(body !== undefined ? { payload: path.startsWith('/dicomweb') ? '--x--\r\n' : JSON.stringify(body) } : {}),
+        remoteAddress: '127.0.0.1',
+      });
+      const allowed = rule.allowed === 'public' || (rule.allowed === 'logged-in' ? who !== 'anonymous' : rule.allowed.includes(who));
+      const refused = res.statusCode === 401 || res.statusCode === 403;
+      if (res.statusCode >= 500) problems.push(`${route} as ${who}: ${res.statusCode} ${res.body}`);
+      else if (rule.allowed === 'public') continue;
+      else if (allowed && refused) problems.push(`${route} as ${who}: refused (${res.statusCode}) but should be allowed: ${res.body}`);
+      else if (!allowed && !refused) problems.push(`${route} as ${who}: answered ${res.statusCode} but should be refused`);
+      else if (!allowed && who === 'anonymous' && res.statusCode !== 401) problems.push(`${route} as anonymous: ${res.statusCode}, expected 401`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('what an allowed role sees is limited to its facilities', async () => {
+  const get = async (who: Who, url: string) => {
+    const s = sessions.get(who)!;
+    return app.inject({ method: 'GET', url, headers: { cookie: `enkaku_session=${s.cookie}` } });
+  };
+  const usersA = (await get('fadminA', '/api/admin/users')).json() as Array<{ username: string }>;
+  const usersB = (await get('fadminB', '/api/admin/users')).json() as Array<{ username: string }>;
+  assert.ok(usersA.every((u) => ['fadmina', 'attendinga', 'techa', 'victim-a'].includes(u.username) || u.username.startsWith('new-')), JSON.stringify(usersA));
+  assert.deepEqual(usersB.map((u) => u.username).sort(), ['auditorb', 'fadminb']);
+  const facilitiesB = (await get('fadminB', '/api/admin/facilities')).json() as Array<{ name: string }>;
+  assert.deepEqual(facilitiesB.map((f) => f.name), ['Hospital B']);
+  // An auditor of facility B sees facility B's entries and none of facility A's.
+  for (const facilityId of [ids.facilityA, ids.facilityB]) {
+    await rt.audit.record({ actor: OP, action: 'study.view', object: { type: 'study', id: `study-of-${facilityId}` }, facilityId });
+  }
+  const auditB = (await get('auditorB', '/api/audit?action=study.view&limit=1000')).json() as { entries: Array<{ facilityId: string | null; objectId: string }> };
+  assert.deepEqual(auditB.entries.map((e) => e.objectId), [`study-of-${ids.facilityB}`]);
+  const auditAll = (await get('auditor', '/api/audit?action=study.view&limit=1000')).json() as { entries: unknown[] };
+  assert.equal(auditAll.entries.length, 2, 'the provider auditor sees both');
+});
