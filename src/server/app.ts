@@ -27,7 +27,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   }
   const app = Fastify({
     loggerInstance: rt.log as FastifyBaseLogger,
-    ...(tls ? { https: { key: fs.readFileSync(tlsKey!), cert: fs.readFileSync(tlsCert!), minVersion: 'TLSv1.2' as const } } : {}),
+    ...(tls ? { https: { key: fs.readFileSync(tlsKey!), cert: fs.readFileSync(tlsCert!), minVersion: rt.config.tlsMinVersion } } : {}),
     // Request logs carry method, route and status; URLs never hold PHI (ARCHITECTURE rule 8).
     trustProxy: false,
     bodyLimit: 10 * 1024 * 1024,

@@ -30,6 +30,10 @@ export interface EnkakuConfig {
     maxInstanceBytes: number;
   };
   hl7: { port: number };
+  /** DICOM audit messages (PS3.15 A.5) by syslog over TLS (RFC 5425), when a host is set. */
+  auditSyslog: { host: string | undefined; port: number; ca: string | undefined; cert: string | undefined; key: string | undefined };
+  /** Lowest TLS version accepted by HTTPS and DICOM TLS ('TLSv1.2' or 'TLSv1.3'). */
+  tlsMinVersion: 'TLSv1.2' | 'TLSv1.3';
   /**
    * The address users open in their browsers (e.g. https://enkaku.example.jp). It fixes the
    * WebAuthn origin and relying-party id; unset, the request's own Host is used.
@@ -48,6 +52,12 @@ function int(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return n;
+}
+
+function tlsVersion(v: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
+  if (v === undefined || v === 'TLSv1.2' || v === '1.2') return 'TLSv1.2';
+  if (v === 'TLSv1.3' || v === '1.3') return 'TLSv1.3';
+  throw new Error(`ENKAKU_TLS_MIN_VERSION must be TLSv1.2 or TLSv1.3, got "${v}"`);
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -92,6 +102,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     },
     hl7: { port: int(env, 'ENKAKU_HL7_PORT', 2575) },
     publicUrl: str(env, 'ENKAKU_PUBLIC_URL')?.replace(/\/+$/, ''),
+    auditSyslog: {
+      host: str(env, 'ENKAKU_AUDIT_SYSLOG_HOST'),
+      port: int(env, 'ENKAKU_AUDIT_SYSLOG_PORT', 6514),
+      ca: str(env, 'ENKAKU_AUDIT_SYSLOG_CA'),
+      cert: str(env, 'ENKAKU_AUDIT_SYSLOG_CERT'),
+      key: str(env, 'ENKAKU_AUDIT_SYSLOG_KEY'),
+    },
+    tlsMinVersion: tlsVersion(str(env, 'ENKAKU_TLS_MIN_VERSION')),
     maxUploadBytes: int(env, 'ENKAKU_MAX_UPLOAD_BYTES', 4 * 1024 ** 3),
     logLevel: str(env, 'ENKAKU_LOG_LEVEL') ?? 'info',
   };
@@ -101,6 +119,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     http: { ...base.http, ...overrides.http },
     dicom: { ...base.dicom, ...overrides.dicom },
     hl7: { ...base.hl7, ...overrides.hl7 },
+    auditSyslog: { ...base.auditSyslog, ...overrides.auditSyslog },
   };
 }
 

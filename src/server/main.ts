@@ -10,6 +10,7 @@ import { startDimse } from './archive/index.ts';
 import { importFolder, type ImportSummary } from './archive/import.ts';
 import { AppError } from './platform/errors.ts';
 import { randomInitialPassword } from './security/index.ts';
+import { AuditForwarder, SyslogSender } from './audit/index.ts';
 import { createLogger } from './platform/log.ts';
 
 const OPERATOR = { kind: 'system', name: 'cli' } as const;
@@ -56,11 +57,40 @@ function progressBar(done: number, total: number, s: ImportSummary): void {
   process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} files, ${mb} MB`);
 }
 
+/**
+ * Sends every committed audit entry as a DICOM audit message (PS3.15 A.5) by syslog over
+ * TLS (RFC 5424/5425) when ENKAKU_AUDIT_SYSLOG_HOST is set: a copy outside Enkaku that a
+ * rewrite of the database cannot reach.
+ */
+async function startAuditForwarding(rt: Runtime): Promise<{ stop(): Promise<void> } | undefined> {
+  const s = rt.config.auditSyslog;
+  if (!s.host) return undefined;
+  if (!s.ca) throw new Error('ENKAKU_AUDIT_SYSLOG_CA is required with ENKAKU_AUDIT_SYSLOG_HOST (the collector is verified by TLS)');
+  const fs = await import('node:fs');
+  const sender = new SyslogSender({
+    host: s.host,
+    port: s.port,
+    ca: fs.readFileSync(s.ca),
+    ...(s.cert && s.key ? { cert: fs.readFileSync(s.cert), key: fs.readFileSync(s.key) } : {}),
+    source: { aet: rt.config.dicom.aet },
+  });
+  const forwarder = new AuditForwarder(rt.audit, sender, { log: rt.log });
+  await forwarder.start();
+  rt.log.info({ event: 'audit.syslog', host: s.host, port: s.port }, 'forwarding audit messages by syslog over TLS');
+  return {
+    stop: async () => {
+      await forwarder.stop();
+      await sender.close();
+    },
+  };
+}
+
 async function serve(config: EnkakuConfig): Promise<void> {
   const rt = await createRuntime(config);
   const app = await buildApp(rt);
   const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
   await app.listen({ host: config.http.host, port: config.http.port });
+  const forwarding = await startAuditForwarding(rt);
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);
   const setupToken = await rt.auth.issueSetupToken();
@@ -88,6 +118,7 @@ async function serve(config: EnkakuConfig): Promise<void> {
     rt.log.info({ event: 'shutdown' }, 'stopping');
     await dimse.close();
     await app.close();
+    await forwarding?.stop();
     await rt.close();
     process.exit(0);
   };

@@ -251,7 +251,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
           key: fs.readFileSync(c.tlsKey!),
           cert: fs.readFileSync(c.tlsCert!),
           ...(c.tlsCa ? { ca: fs.readFileSync(c.tlsCa), requestCert: true, rejectUnauthorized: true } : {}),
-          minVersion: 'TLSv1.2',
+          minVersion: config.tlsMinVersion,
         },
         onSocket,
       )
