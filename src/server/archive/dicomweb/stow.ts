@@ -24,6 +24,9 @@ export interface StowDeps {
   authenticate(req: FastifyRequest, scope: string): Promise<Extract<Actor, { kind: 'token' }>>;
 }
 
+/** Parts of one request being made durable at the same time. */
+const IN_FLIGHT = 4;
+
 type JsonAttr = { vr: string; Value?: unknown[] };
 type JsonDataset = Record<string, JsonAttr>;
 
@@ -80,7 +83,11 @@ export function registerStow(app: FastifyInstance, deps: StowDeps): void {
     if (!boundary) throw new AppError('bad_request', 'multipart/related Content-Type has no boundary parameter');
     const studyUid = req.params.study;
     const origin = { actor, facilityId: actor.facilityId, callingAet: `token:${actor.tokenId}`, source: 'stow' as const };
-    const results: IntakeResult[] = [];
+    // Each part's result, in request order. Parts are ingested while later parts are still
+    // arriving (up to IN_FLIGHT at once): their fsyncs and commits overlap, and the response
+    // is sent only when every one of them is durable.
+    const results: Array<Promise<IntakeResult>> = [];
+    const inFlight = new Set<Promise<IntakeResult>>();
     let total = 0;
     let current: Intake | undefined;
 
@@ -103,25 +110,33 @@ export function registerStow(app: FastifyInstance, deps: StowDeps): void {
             current = undefined;
             if (type !== 'application/dicom') {
               await intake.discard();
-              results.push({ ok: false, failure: 'malformed', message: `part of type ${type} is not application/dicom`, sopClassUid: '', sopInstanceUid: '' });
+              results.push(Promise.resolve({ ok: false, failure: 'malformed', message: `part of type ${type} is not application/dicom`, sopClassUid: '', sopInstanceUid: '' }));
               return;
             }
             if (intake.exceeded) {
-              results.push({ ok: false, failure: 'too-large', message: `instance exceeds ${deps.maxInstanceBytes} bytes`, sopClassUid: '', sopInstanceUid: '' });
+              results.push(Promise.resolve({ ok: false, failure: 'too-large', message: `instance exceeds ${deps.maxInstanceBytes} bytes`, sopClassUid: '', sopInstanceUid: '' }));
               return;
             }
-            results.push(await deps.intake.ingestPart10(await intake.finish(), origin, studyUid));
+            const obj = await intake.finish();
+            const done = deps.intake.ingestPart10(obj, origin, studyUid);
+            results.push(done);
+            inFlight.add(done);
+            void done.finally(() => inFlight.delete(done));
+            if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
           },
         };
       });
     } catch (err) {
       await current?.discard();
+      // Parts already handed over finish (they are whole and valid); only then answer.
+      await Promise.allSettled(results);
       throw err;
     }
     if (results.length === 0) throw new AppError('bad_request', 'the request contained no parts');
-    const stored = results.filter((r) => r.ok).length;
-    const status = stored === results.length ? 200 : stored === 0 ? 409 : 202;
-    reply.code(status).header('content-type', 'application/dicom+json').send(stowResponse(results, baseUrl(req), studyUid));
+    const settled = await Promise.all(results);
+    const stored = settled.filter((r) => r.ok).length;
+    const status = stored === settled.length ? 200 : stored === 0 ? 409 : 202;
+    reply.code(status).header('content-type', 'application/dicom+json').send(stowResponse(settled, baseUrl(req), studyUid));
   };
 
   app.post('/studies', handler);
