@@ -53,12 +53,12 @@ const RULES: Record<string, Rule> = {
   'POST /api/me/passkeys': { allowed: 'logged-in', body: () => ({ name: 'x' }) },
   'GET /api/me/passkeys': { allowed: 'logged-in' },
   'DELETE /api/me/passkeys/:id': { allowed: 'logged-in', url: () => '/api/me/passkeys/none' },
-  'GET /api/admin/users': { allowed: ['sysadmin', 'fadminA', 'fadminB'] },
+  'GET /api/admin/users': { allowed: ['sysadmin', 'fadminA', 'fadminB', 'mgmt'] },
   'POST /api/admin/users': {
     allowed: ['sysadmin', 'fadminA'],
     body: (ids, who) => ({ username: `new-${who.toLowerCase()}`, displayName: 'x', password: PW, grants: [{ role: 'technologist', facilityId: ids.facilityA }] }),
   },
-  'GET /api/admin/facilities': { allowed: ['sysadmin', 'fadminA', 'fadminB'] },
+  'GET /api/admin/facilities': { allowed: ['sysadmin', 'fadminA', 'fadminB', 'mgmt'] },
   'PUT /api/admin/users/:id/grants': {
     allowed: ['sysadmin', 'fadminA'],
     url: (ids) => `/api/admin/users/${ids.victimA}/grants`,

@@ -80,7 +80,7 @@ export interface TotpEnrolment {
  * - `ok`: logged in; the session cookie is set.
  */
 export type LoginResponse =
-  | { status: 'mfa-required'; passkeyAvailable?: boolean }
+  | { status: 'mfa-required'; passkeyAvailable?: boolean; totpAvailable?: boolean }
   | { status: 'mfa-enrolment-required'; enrolment: TotpEnrolment }
   | { status: 'ok'; session: SessionInfo };
 

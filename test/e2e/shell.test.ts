@@ -168,4 +168,46 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
     assert.match(await again.getByTestId('current-user').innerText(), /加藤 医師/);
     await again.context().close();
   });
+
+  test('a passkey registered on the security page replaces the code at the next login (virtual authenticator)', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const initial = /initial password[^:]*: (\S+)/.exec(await enkaku(env, ['user', 'add', '--username', 'dr-mori', '--name', '森 医師', '--role', 'radiologist']))![1]!;
+    const page = await newPage();
+    // WebAuthn needs a host name as relying party id: localhost, not 127.0.0.1.
+    const local = base.replace('127.0.0.1', 'localhost');
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await page.goto(`${local}/login`);
+    await page.getByTestId('login-username').fill('dr-mori');
+    await page.getByTestId('login-password').fill(initial);
+    await page.getByTestId('login-submit').click();
+    const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
+    await page.getByTestId('mfa-code').fill(await generate({ secret }));
+    await page.getByTestId('mfa-submit').click();
+    await page.getByTestId('agreement-checkbox').check();
+    await page.getByTestId('agreement-accept').click();
+    await page.getByTestId('password-current').fill(initial);
+    await page.getByTestId('password-new').fill(PW);
+    await page.getByTestId('password-confirm').fill(PW);
+    await page.getByTestId('password-submit').click();
+    await page.getByTestId('current-user').waitFor();
+
+    await page.getByTestId('nav-security').click();
+    await page.getByTestId('passkey-name').fill('ノートPC');
+    await page.getByTestId('passkey-register').click();
+    await page.getByTestId('passkey-row').first().waitFor();
+    assert.match(await page.getByTestId('passkey-row').first().innerText(), /ノートPC/);
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-username').fill('dr-mori');
+    await page.getByTestId('login-password').fill(PW);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('passkey-login').click();
+    await page.getByTestId('current-user').waitFor();
+    assert.match(await page.getByTestId('current-user').innerText(), /森 医師/);
+    await page.context().close();
+  });
 });

@@ -65,12 +65,12 @@ export class FacilityService {
   }
 
   /**
-   * Lists facilities with their AE titles: all of them for operators and system
-   * administrators, their own for facility administrators.
+   * Lists facilities with their AE titles: all of them for operators, system
+   * administrators and the management physician, their own for facility administrators.
    */
   async list(actor: Actor): Promise<Array<Facility & { aets: string[] }>> {
     const all = await this.repo.list();
-    if (actor.kind === 'system' || hasRole(actor, 'system-admin')) return all;
+    if (actor.kind === 'system' || hasRole(actor, 'system-admin') || hasRole(actor, 'management-physician', null)) return all;
     if (actor.kind === 'user') {
       const own = new Set(actor.grants.filter((g) => g.role === 'facility-admin').map((g) => g.facilityId));
       if (own.size) return all.filter((f) => own.has(f.id));

@@ -140,9 +140,12 @@ export class AccountService {
     }
   }
 
-  /** Users the actor may see as an administrator. */
+  /**
+   * Users the actor may see: administrators see those they manage; the management
+   * physician (管理医, L3) sees everyone, read-only, to oversee readers' credentials.
+   */
   async list(actor: Actor): Promise<AdminUser[]> {
-    const scope = this.adminScope(actor);
+    const scope = hasRole(actor, 'management-physician', null) ? 'all' : this.adminScope(actor);
     if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'only administrators may list accounts');
     const users = await this.repo.listUsers();
     const grants = await this.repo.grants(users.map((u) => u.id));

@@ -143,7 +143,7 @@ export class AuthService {
     const hasPasskey = (await this.repo.passkeys(user.id)).length > 0;
     if (this.needsSecondFactor(user, grants, client, hasPasskey)) {
       const cookie = await this.newSession(user, client, 'mfa', MFA_STAGE_MINUTES * 60_000);
-      if (user.totp_secret || hasPasskey) return { cookie, response: { status: 'mfa-required', passkeyAvailable: hasPasskey } };
+      if (user.totp_secret || hasPasskey) return { cookie, response: { status: 'mfa-required', passkeyAvailable: hasPasskey, totpAvailable: Boolean(user.totp_secret) } };
       const secret = newTotpSecret();
       await this.repo.updateUser(user.id, { totp_pending_secret: this.secrets.seal(secret), updated_at: nowIso });
       return { cookie, response: { status: 'mfa-enrolment-required', enrolment: await totpEnrolment(secret, user.username) } };

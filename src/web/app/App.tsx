@@ -21,10 +21,11 @@ import { AgreementPage } from '../features/auth/AgreementPage.tsx';
 import { ChangePasswordPage } from '../features/auth/ChangePasswordPage.tsx';
 import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { fetchSession, forgetSession, SESSION_KEY, useSession, useSetupStatus } from '../features/auth/session.ts';
+import { SecurityPage } from '../features/auth/SecurityPage.tsx';
 import { SetupPage } from '../features/auth/SetupPage.tsx';
 import { i18n } from '../i18n/index.ts';
 import { PAGE_HEADING_ID } from '../ui/PageHeader.tsx';
-import { canManageUsers, canReadAudit, canSeeAlerts } from './access.ts';
+import { canOpenUsersPage, canReadAudit, canSeeAlerts } from './access.ts';
 import { ComingSoonPage } from './ComingSoonPage.tsx';
 import { peekFlash, setFlash } from './flash.ts';
 import { HomePage } from './HomePage.tsx';
@@ -219,13 +220,15 @@ function routeFor(pathname: string, user: SessionUser): ReactNode {
     case '/reports':
       return <ComingSoonPage feature="reports" />;
     case '/admin/users':
-      return only(canManageUsers(user), <UsersPage />);
+      return only(canOpenUsersPage(user), <UsersPage />);
     case '/audit':
       return only(canReadAudit(user), <AuditPage />);
     case '/alerts':
       return only(canSeeAlerts(user), <AlertsPage />);
     case '/password':
       return <ChangePasswordPage />;
+    case '/security':
+      return <SecurityPage />;
     default:
       return <NotFoundPage />;
   }

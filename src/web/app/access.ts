@@ -23,3 +23,22 @@ export function canReadAudit(user: Pick<SessionUser, 'grants'>): boolean {
 export function canSeeAlerts(user: Pick<SessionUser, 'grants'>): boolean {
   return hasAnyRole(user, 'system-admin', 'auditor');
 }
+
+/**
+ * Physician credentials (licences, certifications, training) and the qualification check:
+ * system administrators and the management physician at the reading provider (L3).
+ * Facility administrators manage accounts, not credentials.
+ */
+export function canManageCredentials(user: Pick<SessionUser, 'grants'>): boolean {
+  return user.grants.some(
+    (grant) => grant.role === 'system-admin' || (grant.role === 'management-physician' && grant.facilityId === null),
+  );
+}
+
+/**
+ * The users page: account administrators, and the management physician, who opens the
+ * credentials of physicians from there.
+ */
+export function canOpenUsersPage(user: Pick<SessionUser, 'grants'>): boolean {
+  return canManageUsers(user) || canManageCredentials(user);
+}

@@ -1,13 +1,13 @@
 /** The application's pages as the navigation and the home page list them. */
 import type { SessionUser } from '../../shared/api.ts';
-import { canManageUsers, canReadAudit, canSeeAlerts } from './access.ts';
+import { canOpenUsersPage, canReadAudit, canSeeAlerts } from './access.ts';
 
 export type Section = 'reading' | 'administration' | 'account';
 
 export interface NavItem {
   path: string;
-  label: 'nav.home' | 'nav.worklist' | 'nav.viewer' | 'nav.reports' | 'nav.adminUsers' | 'nav.audit' | 'nav.alerts' | 'nav.password';
-  summary: 'home.summaries.worklist' | 'home.summaries.viewer' | 'home.summaries.reports' | 'home.summaries.adminUsers' | 'home.summaries.audit' | 'home.summaries.alerts' | 'home.summaries.password' | null;
+  label: 'nav.home' | 'nav.worklist' | 'nav.viewer' | 'nav.reports' | 'nav.adminUsers' | 'nav.audit' | 'nav.alerts' | 'nav.password' | 'nav.security';
+  summary: 'home.summaries.worklist' | 'home.summaries.viewer' | 'home.summaries.reports' | 'home.summaries.adminUsers' | 'home.summaries.audit' | 'home.summaries.alerts' | 'home.summaries.password' | 'home.summaries.security' | null;
   section: Section | null;
   testId: string;
   /** Announced, not built yet: the page says so and shows no content. */
@@ -22,8 +22,9 @@ export const NAV_ITEMS: NavItem[] = [
   { path: '/worklist', label: 'nav.worklist', summary: 'home.summaries.worklist', section: 'reading', testId: 'nav-worklist', comingSoon: true, visible: everyone },
   { path: '/viewer', label: 'nav.viewer', summary: 'home.summaries.viewer', section: 'reading', testId: 'nav-viewer', comingSoon: true, visible: everyone },
   { path: '/reports', label: 'nav.reports', summary: 'home.summaries.reports', section: 'reading', testId: 'nav-reports', comingSoon: true, visible: everyone },
-  { path: '/admin/users', label: 'nav.adminUsers', summary: 'home.summaries.adminUsers', section: 'administration', testId: 'nav-admin-users', visible: canManageUsers },
+  { path: '/admin/users', label: 'nav.adminUsers', summary: 'home.summaries.adminUsers', section: 'administration', testId: 'nav-admin-users', visible: canOpenUsersPage },
   { path: '/audit', label: 'nav.audit', summary: 'home.summaries.audit', section: 'administration', testId: 'nav-audit', visible: canReadAudit },
   { path: '/alerts', label: 'nav.alerts', summary: 'home.summaries.alerts', section: 'administration', testId: 'nav-alerts', visible: canSeeAlerts },
   { path: '/password', label: 'nav.password', summary: 'home.summaries.password', section: 'account', testId: 'nav-password', visible: everyone },
+  { path: '/security', label: 'nav.security', summary: 'home.summaries.security', section: 'account', testId: 'nav-security', visible: everyone },
 ];

@@ -47,3 +47,8 @@ export function tokyoDayEnd(day: string): string {
 export function isIsoDay(value: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(new Date(`${value}T00:00:00Z`).getTime());
 }
+
+/** A calendar day `YYYY-MM-DD` as shown: `2025/11/25` (Japanese) or `2025-11-25` (English). */
+export function formatDay(day: string, language: string): string {
+  return language === 'ja' && isIsoDay(day) ? day.replaceAll('-', '/') : day;
+}

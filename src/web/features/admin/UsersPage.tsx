@@ -1,6 +1,7 @@
 /**
  * User administration: every personal account with its roles per facility, MFA and lock
- * state; creating accounts, changing roles (with re-authentication) and unlocking.
+ * state; creating accounts, changing roles (with re-authentication) and unlocking; and,
+ * for system administrators and the management physician, each physician's credentials.
  */
 import { Alert, Badge, Button, Group, Loader, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useMemo, useState } from 'react';
@@ -10,17 +11,24 @@ import { DateTime } from '../../ui/DateTime.tsx';
 import { ErrorAlert } from '../../ui/ErrorAlert.tsx';
 import { grantLabel } from '../../ui/grants.ts';
 import { PageHeader } from '../../ui/PageHeader.tsx';
+import { canManageCredentials, canManageUsers } from '../../app/access.ts';
+import { useSessionUser } from '../auth/session.ts';
 import { useAdminUsers, useFacilities, useUnlockUser } from './api.ts';
 import { CreateUserDialog } from './CreateUserDialog.tsx';
+import { CredentialsDrawer } from './CredentialsDrawer.tsx';
 import { EditGrantsDialog } from './EditGrantsDialog.tsx';
 
 export function UsersPage() {
   const { t } = useTranslation();
+  const me = useSessionUser();
+  const managesAccounts = canManageUsers(me);
+  const managesCredentials = canManageCredentials(me);
   const users = useAdminUsers();
   const facilities = useFacilities();
   const unlock = useUnlockUser();
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<AdminUser | null>(null);
+  const [credentialsOf, setCredentialsOf] = useState<AdminUser | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
 
@@ -41,16 +49,18 @@ export function UsersPage() {
         title={t('admin.users.title')}
         description={t('admin.users.description')}
         actions={
-          <Button
-            onClick={() => {
-              setNotice(null);
-              setCreating(true);
-            }}
-            disabled={facilities.isPending}
-            data-testid="create-user-open"
-          >
-            {t('admin.create.open')}
-          </Button>
+          managesAccounts ? (
+            <Button
+              onClick={() => {
+                setNotice(null);
+                setCreating(true);
+              }}
+              disabled={facilities.isPending}
+              data-testid="create-user-open"
+            >
+              {t('admin.create.open')}
+            </Button>
+          ) : null
         }
       />
       <Stack gap="md">
@@ -59,7 +69,7 @@ export function UsersPage() {
             {notice}
           </Alert>
         ) : null}
-        <ErrorAlert error={facilities.error} title={t('admin.users.facilitiesFailed')} />
+        {managesAccounts ? <ErrorAlert error={facilities.error} title={t('admin.users.facilitiesFailed')} /> : null}
         <ErrorAlert error={unlock.error} title={t('admin.users.unlockFailed')} testId="unlock-error" />
         <TextInput
           label={t('admin.users.filter')}
@@ -140,20 +150,37 @@ export function UsersPage() {
                     </Table.Td>
                     <Table.Td>
                       <Group gap="xs" wrap="nowrap">
-                        <Button
-                          size="compact-sm"
-                          variant="light"
-                          onClick={() => {
-                            setNotice(null);
-                            setEditing(user);
-                          }}
-                          disabled={facilities.isPending}
-                          aria-label={t('admin.users.editGrantsFor', { name: user.displayName })}
-                          data-testid={`grants-open-${user.username}`}
-                        >
-                          {t('admin.users.editGrants')}
-                        </Button>
-                        {user.locked ? (
+                        {managesAccounts ? (
+                          <Button
+                            size="compact-sm"
+                            variant="light"
+                            onClick={() => {
+                              setNotice(null);
+                              setEditing(user);
+                            }}
+                            disabled={facilities.isPending}
+                            aria-label={t('admin.users.editGrantsFor', { name: user.displayName })}
+                            data-testid={`grants-open-${user.username}`}
+                          >
+                            {t('admin.users.editGrants')}
+                          </Button>
+                        ) : null}
+                        {managesCredentials ? (
+                          <Button
+                            size="compact-sm"
+                            variant="light"
+                            color="grape"
+                            onClick={() => {
+                              setNotice(null);
+                              setCredentialsOf(user);
+                            }}
+                            aria-label={t('admin.credentials.openFor', { name: user.displayName })}
+                            data-testid={`credentials-open-${user.username}`}
+                          >
+                            {t('admin.credentials.open')}
+                          </Button>
+                        ) : null}
+                        {managesAccounts && user.locked ? (
                           <Button
                             size="compact-sm"
                             variant="light"
@@ -186,6 +213,13 @@ export function UsersPage() {
           setCreating(false);
           if (created) setNotice(t('admin.create.done', { username: created }));
         }}
+      />
+      <CredentialsDrawer
+        user={credentialsOf}
+        users={users.data ?? []}
+        facilities={facilityList}
+        facilitiesError={facilities.error}
+        onClose={() => setCredentialsOf(null)}
       />
       <EditGrantsDialog
         user={editing}

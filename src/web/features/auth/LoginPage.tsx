@@ -1,9 +1,9 @@
 /**
  * Login in two steps (REQUIREMENTS S4): username and password, then the six-digit code of
- * the authenticator app, or, the first time, the enrolment of that app. Nothing of the
- * exchange is stored outside this component's state.
+ * the authenticator app (or a registered passkey), or, the first time, the enrolment of
+ * that app. Nothing of the exchange is stored outside this component's state.
  */
-import { Alert, Anchor, Button, Paper, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Anchor, Button, Divider, Paper, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -13,10 +13,12 @@ import { useFlashOnce } from '../../app/flash.ts';
 import { ErrorAlert } from '../../ui/ErrorAlert.tsx';
 import { PAGE_HEADING_ID, PageHeader } from '../../ui/PageHeader.tsx';
 import { isTotpCode, normaliseTotpCode } from './password.ts';
+import { PasskeyErrorAlert } from './PasskeyErrorAlert.tsx';
+import { loginWithPasskey, PasskeyLoginExpired, passkeysSupported } from './passkeys.ts';
 import { storeSession } from './session.ts';
 import { TotpEnrolment } from './TotpEnrolment.tsx';
 
-type Step = { kind: 'password' } | { kind: 'mfa' } | { kind: 'enrol'; enrolment: Enrolment };
+type Step = { kind: 'password' } | { kind: 'mfa'; passkeyAvailable: boolean } | { kind: 'enrol'; enrolment: Enrolment };
 
 export function LoginPage() {
   const { t } = useTranslation();
@@ -31,7 +33,7 @@ export function LoginPage() {
         storeSession(queryClient, answer.session);
         break;
       case 'mfa-required':
-        setStep({ kind: 'mfa' });
+        setStep({ kind: 'mfa', passkeyAvailable: answer.passkeyAvailable === true });
         break;
       case 'mfa-enrolment-required':
         setStep({ kind: 'enrol', enrolment: answer.enrolment });
@@ -54,6 +56,7 @@ export function LoginPage() {
       ) : (
         <CodeStep
           enrolment={step.kind === 'enrol' ? step.enrolment : null}
+          passkeyAvailable={step.kind === 'mfa' && step.passkeyAvailable}
           onAnswer={onAnswer}
           onRestart={() => setStep({ kind: 'password' })}
         />
@@ -128,10 +131,12 @@ function PasswordStep({ onAnswer }: { onAnswer: (answer: LoginResponse) => void 
 
 function CodeStep({
   enrolment,
+  passkeyAvailable,
   onAnswer,
   onRestart,
 }: {
   enrolment: Enrolment | null;
+  passkeyAvailable: boolean;
   onAnswer: (answer: LoginResponse) => void;
   onRestart: () => void;
 }) {
@@ -189,11 +194,44 @@ function CodeStep({
           <Button type="submit" loading={verify.isPending} data-testid="mfa-submit">
             {enrolment ? t('mfa.enrol.submit') : t('mfa.submit')}
           </Button>
-          <Anchor component="button" type="button" size="sm" onClick={onRestart} data-testid="mfa-restart">
-            {t('mfa.restart')}
-          </Anchor>
         </Stack>
       </form>
+      {passkeyAvailable && !enrolment ? <PasskeyOption onAnswer={onAnswer} /> : null}
+      <Anchor component="button" type="button" size="sm" onClick={onRestart} data-testid="mfa-restart">
+        {t('mfa.restart')}
+      </Anchor>
+    </Stack>
+  );
+}
+
+/** The passkey instead of the code: the server's challenge, the authenticator, the server's check. */
+function PasskeyOption({ onAnswer }: { onAnswer: (answer: LoginResponse) => void }) {
+  const { t } = useTranslation();
+  const supported = passkeysSupported();
+  const login = useMutation({ mutationFn: loginWithPasskey, onSuccess: onAnswer });
+  const expired = login.error instanceof PasskeyLoginExpired;
+
+  return (
+    <Stack gap="sm">
+      <Divider label={t('mfa.passkey.or')} labelPosition="center" />
+      <Text size="sm" c="dimmed">
+        {supported ? t('mfa.passkey.help') : t('mfa.passkey.unsupported')}
+      </Text>
+      {expired ? (
+        <Alert color="red" variant="light" role="alert" data-testid="passkey-login-error">
+          {t('mfa.passkey.expired')}
+        </Alert>
+      ) : (
+        <PasskeyErrorAlert
+          error={login.error}
+          title={t('mfa.passkey.failed')}
+          messages={{ 401: t('mfa.passkey.rejected'), 423: t('login.locked') }}
+          testId="passkey-login-error"
+        />
+      )}
+      <Button variant="light" onClick={() => login.mutate()} loading={login.isPending} disabled={!supported} data-testid="passkey-login">
+        {t('mfa.passkey.login')}
+      </Button>
     </Stack>
   );
 }
