@@ -49,6 +49,7 @@ const RULES: Record<string, Rule> = {
   'GET /api/session': { allowed: 'logged-in' },
   'POST /api/me/agreement': { allowed: 'logged-in', body: () => ({ accept: true }) },
   'POST /api/me/password': { allowed: 'logged-in', body: () => ({ currentPassword: PW, newPassword: 'short' }) },
+  'POST /api/me/reauth': { allowed: 'logged-in', body: () => ({ password: PW }) },
   'POST /api/me/passkeys/options': { allowed: 'logged-in' },
   'POST /api/me/passkeys': { allowed: 'logged-in', body: () => ({ name: 'x' }) },
   'GET /api/me/passkeys': { allowed: 'logged-in' },

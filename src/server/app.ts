@@ -86,7 +86,11 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     facilities: async (actor) => (await rt.facilities.list(actor)).map((f) => ({ id: f.id, name: f.name, aets: f.aets })),
     secureCookies: tls,
   });
-  registerAuditRoutes(app as unknown as FastifyInstance, rt.audit, requireUser);
+  registerAuditRoutes(app as unknown as FastifyInstance, rt.audit, requireUser, async (actor, req) => {
+    if (actor.kind !== 'user') return;
+    await rt.auth.assertRecentReauth(actor);
+    await rt.alerts.note('mass-export', `user:${actor.userId}`, { userId: actor.userId, address: req.ip, route: req.routeOptions.url });
+  });
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');

@@ -89,6 +89,14 @@ export interface MfaRequest {
   code: string;
 }
 
+/**
+ * `POST /api/me/reauth` `{ password }`: confirms the password for sensitive acts
+ * (exports such as `GET /api/audit/fhir`, signing) during the next 5 minutes.
+ */
+export interface ReauthRequest {
+  password: string;
+}
+
 /** `POST /api/me/password`. */
 export interface PasswordChangeRequest {
   currentPassword: string;

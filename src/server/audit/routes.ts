@@ -36,7 +36,13 @@ function parseQuery(q: Query): AuditSearchQuery {
 }
 
 /** Registers the audit routes. */
-export function registerAuditRoutes(app: FastifyInstance, audit: AuditService<any>, currentUser: (req: FastifyRequest) => Actor): void {
+export function registerAuditRoutes(
+  app: FastifyInstance,
+  audit: AuditService<any>,
+  currentUser: (req: FastifyRequest) => Actor,
+  /** Export guard: a recent re-authentication, and counting towards mass-export alerts. */
+  beforeExport: (actor: Actor, req: FastifyRequest) => Promise<void>,
+): void {
   app.get<{ Querystring: Query }>('/api/audit', async (req): Promise<AuditPage> => {
     const result = await audit.search(currentUser(req), parseQuery(req.query));
     return {
@@ -56,7 +62,9 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService<an
     };
   });
   app.get<{ Querystring: Query }>('/api/audit/fhir', async (req, reply) => {
-    const result = await audit.search(currentUser(req), parseQuery(req.query));
+    const actor = currentUser(req);
+    await beforeExport(actor, req);
+    const result = await audit.search(actor, parseQuery(req.query));
     reply.header('content-type', 'application/fhir+json; charset=utf-8');
     return {
       resourceType: 'Bundle',

@@ -198,6 +198,7 @@ export class AuthService {
       absolute_expires_at: this.iso(lifetimeMs),
       revoked_at: null,
       webauthn_challenge: null,
+      reauth_at: null,
     };
     await this.repo.insertSession(row);
     return cookie;
@@ -308,6 +309,18 @@ export class AuthService {
     if (!user || !(await verifyPassword(user.password_hash, password))) {
       if (user) await this.recordFailure(user, { address: actor.address, userAgent: '' }, 'password');
       throw new AppError('forbidden', 're-authentication failed: wrong password');
+    }
+    await this.repo.updateSession(actor.sessionId, { reauth_at: this.iso() });
+  }
+
+  /**
+   * Refuses a sensitive act (exports, signing) unless the password was confirmed in this
+   * session within the last `minutes` (POST /api/me/reauth).
+   */
+  async assertRecentReauth(actor: Extract<Actor, { kind: 'user' }>, minutes = 5): Promise<void> {
+    const s = await this.repo.session(actor.sessionId);
+    if (!s?.reauth_at || Date.parse(s.reauth_at) + minutes * 60_000 < this.now().getTime()) {
+      throw new AppError('forbidden', `this act needs your password again (re-authenticate within ${minutes} minutes)`);
     }
   }
 

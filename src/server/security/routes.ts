@@ -132,6 +132,10 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRoute
     await auth.acceptAgreement(user);
     return { ok: true };
   });
+  app.post<{ Body: { password?: unknown } }>('/api/me/reauth', async (req) => {
+    await auth.reauthenticate(requireUser(req), str(req.body?.password, 'password', 256));
+    return { ok: true };
+  });
   app.post<{ Body: PasswordChangeRequest }>('/api/me/password', async (req) => {
     const user = requireUser(req);
     await auth.changePassword(user, str(req.body?.currentPassword, 'currentPassword', 256), str(req.body?.newPassword, 'newPassword', 256));

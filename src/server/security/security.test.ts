@@ -248,6 +248,11 @@ describe('audit of security events', { concurrency: false }, () => {
       assert.deepEqual(logins.sort(), ['failure', 'success']);
       const created = (await auditor.req('GET', '/api/audit?action=user.create')).json() as { total: number };
       assert.equal(created.total, 2);
+      const refused = await auditor.req('GET', '/api/audit/fhir?action=auth.login');
+      assert.equal(refused.statusCode, 403, 'an export needs the password again');
+      assert.match(refused.json().message, /password again/);
+      assert.equal((await auditor.req('POST', '/api/me/reauth', { password: 'not-it' })).statusCode, 403);
+      assert.equal((await auditor.req('POST', '/api/me/reauth', { password: STRONG })).statusCode, 200);
       const fhir = await auditor.req('GET', '/api/audit/fhir?action=auth.login');
       assert.match(String(fhir.headers['content-type']), /application\/fhir\+json/);
       const bundle = fhir.json() as { resourceType: string; entry: Array<{ resource: { resourceType: string } }> };

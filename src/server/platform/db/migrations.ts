@@ -257,6 +257,12 @@ const m007: Migration = {
   },
 };
 
+const m008: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('sessions').addColumn('reauth_at', 'text').execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -266,4 +272,5 @@ export const migrations: Record<string, Migration> = {
   '005_security_alerts': m005,
   '006_audit': auditMigration,
   '007_passkeys': m007,
+  '008_session_reauth': m008,
 };

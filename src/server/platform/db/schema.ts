@@ -161,6 +161,8 @@ export interface SessionTable {
   revoked_at: string | null;
   /** Pending WebAuthn challenge (registration or login), cleared when used. */
   webauthn_challenge: string | null;
+  /** When the user last confirmed their password in this session (sensitive acts). */
+  reauth_at: string | null;
 }
 
 export interface PasskeyTable {
