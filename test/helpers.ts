@@ -115,3 +115,47 @@ export async function freePort(): Promise<number> {
 
 /** Path of the `enkaku` command of this checkout. */
 export const ENKAKU_BIN = path.resolve(import.meta.dirname, '..', 'bin', 'enkaku.js');
+
+/** A running `enkaku serve` child process. */
+export interface ServerProcess {
+  child: import('node:child_process').ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `enkaku serve` with the given environment and waits until its output matches
+ * `ready` (default: the line that ends the start-up banner).
+ */
+export async function startServer(env: NodeJS.ProcessEnv, ready: RegExp = /npm run demo|Facilities:|Sign in at/): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
+    const check = (): void => {
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${out}`));
+    });
+  });
+  return {
+    child,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}

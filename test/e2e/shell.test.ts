@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { generate } from 'otplib';
-import { ENKAKU_BIN, STRICT, childEnv, freePort, testConfig, which } from '../helpers.ts';
+import { ENKAKU_BIN, STRICT, childEnv, freePort, startServer, testConfig, which, type ServerProcess } from '../helpers.ts';
 
 const CHROMIUM = which('chromium') ?? which('chromium-browser');
 const PW = 'Correct-Horse-9-Battery';
@@ -22,7 +22,7 @@ async function enkaku(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
 }
 
 describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () => {
-  let server: ChildProcess | undefined;
+  let server: ServerProcess | undefined;
   let browser: Browser | undefined;
   let base = '';
   let setupLink = '';
@@ -44,21 +44,8 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
     t.config.dicom.port = await freePort();
     env = childEnv(t.config);
     await enkaku(env, ['facility', 'add', '--name', '札幌中央病院', '--aet', 'SAPCT']);
-    server = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-      server!.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /(http:\/\/\S+\/setup\?token=\S+)/.exec(out);
-        if (m && out.includes('Sign in') === false && out.includes('Facilities')) {
-          setupLink = m[1]!;
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      server!.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    });
+    server = await startServer(env, /Facilities:/);
+    setupLink = /(http:\/\/\S+\/setup\?token=\S+)/.exec(server.output())![1]!;
     base = `http://127.0.0.1:${t.config.http.port}`;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -69,10 +56,7 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
 
   after(async () => {
     await browser?.close();
-    if (server) {
-      server.kill('SIGTERM');
-      await new Promise((r) => server!.on('exit', r));
-    }
+    await server?.stop();
     await cleanup?.();
   });
 

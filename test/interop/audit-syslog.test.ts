@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { ENKAKU_BIN, childEnv, freePort, needTools, testConfig } from '../helpers.ts';
+import { childEnv, freePort, needTools, startServer, testConfig } from '../helpers.ts';
 
 test('audit entries reach a TLS syslog collector as DICOM audit messages', async (t) => {
   if (!needTools(t, ['openssl'], 'apt-get install openssl')) return;
@@ -39,20 +39,8 @@ test('audit entries reach a TLS syslog collector as DICOM audit messages', async
   config.http.port = await freePort();
   config.dicom.port = await freePort();
   const env = childEnv(config, { ENKAKU_AUDIT_SYSLOG_HOST: '127.0.0.1', ENKAKU_AUDIT_SYSLOG_PORT: String(syslogPort), ENKAKU_AUDIT_SYSLOG_CA: cert });
-  const server = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = await startServer(env);
   try {
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 30_000);
-      server.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('npm run demo')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    });
     // A failed login is an audited security event.
     const res = await fetch(`http://127.0.0.1:${config.http.port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'nobody', password: 'wrong-Password-1' }) });
     assert.equal(res.status, 401);
@@ -64,8 +52,7 @@ test('audit entries reach a TLS syslog collector as DICOM audit messages', async
     assert.match(frame, /<EventIdentification[^>]*EventOutcomeIndicator="4"/, 'failure outcome');
     assert.match(frame, /110114/, 'DCM 110114 User Authentication');
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.on('exit', r));
+    await server.stop();
     collector.close();
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ENKAKU_BIN, childEnv, freePort, testConfig } from '../helpers.ts';
+import { ENKAKU_BIN, childEnv, freePort, startServer, testConfig } from '../helpers.ts';
 import { writeSeries } from '../../src/server/archive/dicom/synthetic.ts';
 import { createRuntime } from '../../src/server/runtime.ts';
 import { createLogger } from '../../src/server/platform/log.ts';
@@ -99,20 +99,9 @@ test('serve answers /healthz and /readyz and prints where to connect', async () 
   const { config, cleanup } = testConfig();
   config.http.port = await freePort();
   config.dicom.port = await freePort();
-  const child = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env: childEnv(config), stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = await startServer(childEnv(config));
   try {
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 30_000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('npm run demo')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    });
+    const out = server.output();
     assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${config.http.port}/`));
     assert.match(out, new RegExp(`AE title ENKAKU, 127\\.0\\.0\\.1:${config.dicom.port}`));
     assert.match(out, /facility add --name/);
@@ -131,8 +120,7 @@ test('serve answers /healthz and /readyz and prints where to connect', async () 
     const ready = await fetch(`http://127.0.0.1:${config.http.port}/readyz`);
     assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', storage: 'ok' } });
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('exit', r));
+    await server.stop();
     await cleanup();
   }
 });

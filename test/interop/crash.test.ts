@@ -4,36 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ENKAKU_BIN, childEnv, freePort, listFiles, needTools, testConfig } from '../helpers.ts';
+import { ENKAKU_BIN, childEnv, freePort, listFiles, needTools, startServer, testConfig } from '../helpers.ts';
 import { run } from './dcmtk.ts';
 import { writeSeries } from '../../src/server/archive/dicom/synthetic.ts';
 import { BufferSource, readFileMeta } from '../../src/server/archive/dicom/parse.ts';
 import { createRuntime } from '../../src/server/runtime.ts';
 import { createLogger } from '../../src/server/platform/log.ts';
-
-async function startServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Enkaku is running.')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-  child.stdout!.resume();
-  child.stderr!.resume();
-  return child;
-}
 
 test('instances acknowledged by C-STORE survive kill -9 during a transfer; nothing partial remains', async (t) => {
   if (!needTools(t, ['storescu'], 'apt-get install dcmtk')) return;
@@ -49,7 +29,7 @@ test('instances acknowledged by C-STORE survive kill -9 during a transfer; nothi
     const { files } = await writeSeries(path.join(work, 'series'), { modality: 'CT', count: 60, rows: 256, columns: 256, seed: 7 });
     const uidOf = new Map(files.map((f) => [f, readFileMeta(new BufferSource(fs.readFileSync(f))).mediaStorageSopInstanceUid]));
 
-    const server = await startServer(env);
+    const server = (await startServer(env)).child;
     const acked: string[] = [];
     const scu = spawn('storescu', ['-v', '-aec', 'ENKAKU', '-aet', 'CRASHMOD', '127.0.0.1', String(config.dicom.port), ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
     let current = '';
@@ -96,8 +76,7 @@ test('instances acknowledged by C-STORE survive kill -9 during a transfer; nothi
         const again = await run('storescu', ['-aec', 'ENKAKU', '-aet', 'CRASHMOD', '127.0.0.1', String(config.dicom.port), ...files]);
         assert.equal(again.code, 0, again.stderr);
       } finally {
-        server2.kill('SIGTERM');
-        await new Promise((r) => server2.on('exit', r));
+        await server2.stop();
       }
       const after = await rt.db.kysely.selectFrom('instances').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(after.n), files.length);

@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { ENKAKU_BIN, childEnv, freePort, needTools, testConfig } from '../helpers.ts';
+import { childEnv, freePort, needTools, startServer, testConfig } from '../helpers.ts';
 
 function get(port: number, ca: Buffer, opts: https.RequestOptions = {}): Promise<{ status: number; headers: Record<string, unknown>; protocol: string }> {
   return new Promise((resolve, reject) => {
@@ -39,21 +39,9 @@ test('HTTPS off loopback: TLS 1.3, minimum version enforced, HSTS and security h
     ENKAKU_TLS_KEY: key,
     ENKAKU_TLS_MIN_VERSION: 'TLSv1.3',
   });
-  const server = spawn(process.execPath, [ENKAKU_BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = await startServer(env);
   try {
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start: ${out}`)), 30_000);
-      server.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('Enkaku is running.')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      server.on('exit', (c) => reject(new Error(`exited ${c}: ${out}`)));
-    });
+    const out = server.output();
     assert.match(out, new RegExp(`https://0\\.0\\.0\\.0:${port}/`));
     const ca = fs.readFileSync(cert);
     const r = await get(port, ca);
@@ -64,8 +52,7 @@ test('HTTPS off loopback: TLS 1.3, minimum version enforced, HSTS and security h
     assert.equal(r.headers['x-content-type-options'], 'nosniff');
     await assert.rejects(get(port, ca, { maxVersion: 'TLSv1.2' }), /alert|version|handshake|socket/i, 'TLS 1.2 refused when the minimum is 1.3');
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => (server.exitCode !== null ? r(null) : server.on('exit', r)));
+    await server.stop();
     await cleanup();
     fs.rmSync(dir, { recursive: true, force: true });
   }
