@@ -19,6 +19,8 @@ const PW = 'Correct-Horse-9-Battery';
 type Who = 'anonymous' | 'sysadmin' | 'fadminA' | 'fadminB' | 'attendingA' | 'techA' | 'radiologist' | 'mgmt' | 'scribe' | 'auditor' | 'auditorB';
 const EVERYONE: Who[] = ['anonymous', 'sysadmin', 'fadminA', 'fadminB', 'attendingA', 'techA', 'radiologist', 'mgmt', 'scribe', 'auditor', 'auditorB'];
 const USERS = EVERYONE.filter((w) => w !== 'anonymous');
+/** Who reads medical data: facility clinical staff and the reading provider's physicians and transcriptionists. */
+const READERS: Who[] = ['attendingA', 'techA', 'radiologist', 'mgmt', 'scribe'];
 
 /** One route: how to call it and who may. `public` routes answer everyone without 401/403. */
 interface Rule {
@@ -85,7 +87,14 @@ const RULES: Record<string, Rule> = {
   'POST /api/alerts/:id/ack': { allowed: ['sysadmin'], url: (ids) => `/api/alerts/${ids.alert}/ack` },
   'GET /api/audit': { allowed: ['auditor', 'auditorB'] },
   'GET /api/audit/fhir': { allowed: ['auditor', 'auditorB'] },
-  // DICOMweb takes facility API tokens only: a browser session never stores images.
+  // QIDO-RS: facility staff and the provider's readers, each within the facilities they may read.
+  'GET /dicomweb/studies': { allowed: READERS },
+  'GET /dicomweb/series': { allowed: READERS },
+  'GET /dicomweb/instances': { allowed: READERS },
+  'GET /dicomweb/studies/:study/series': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series' },
+  'GET /dicomweb/studies/:study/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/instances' },
+  'GET /dicomweb/studies/:study/series/:series/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances' },
+  // STOW-RS takes facility API tokens only: a browser session never stores images.
   'POST /dicomweb/studies': { allowed: [] },
   'POST /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
 };

@@ -12,7 +12,7 @@ import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import { archivePlugin } from './archive/index.ts';
-import { bearerActor, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
+import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
@@ -105,6 +105,15 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     maxUploadBytes: rt.config.maxUploadBytes,
     maxInstanceBytes: rt.config.dicom.maxInstanceBytes,
     authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),
+    queries: rt.queries,
+    audit: rt.audit,
+    reader: async (req) => {
+      const actor = req.headers.authorization ? await bearerActor(rt.tokens, req, 'dicomweb:read') : req.user;
+      if (!actor) throw new AppError('unauthenticated', 'log in, or send an API token with the dicomweb:read scope');
+      const scope = medicalScope(actor);
+      if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'your roles do not include reading studies');
+      return { actor, scope };
+    },
   });
   // The web application, with history fallback for its client-side routes.
   await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });

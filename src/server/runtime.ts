@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
 import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
-import { IntakeService } from './archive/index.ts';
+import { IntakeService, QueryRepository } from './archive/index.ts';
 
 /** Everything a running Enkaku needs. */
 export interface Runtime {
@@ -28,6 +28,7 @@ export interface Runtime {
   alerts: SecurityAlerts;
   audit: AuditService<Database>;
   intake: IntakeService;
+  queries: QueryRepository;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -90,6 +91,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     alerts,
     audit,
     intake: new IntakeService(db.kysely, blobs, log, audit),
+    queries: new QueryRepository(db.kysely),
     ready,
     close: () => db.close(),
   };

@@ -5,12 +5,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/context.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import { registerStow } from './dicomweb/stow.ts';
+import { registerQido } from './dicomweb/qido.ts';
+import type { QueryRepository } from './repository.ts';
+import type { AuditService } from '../audit/index.ts';
 import type { IntakeService } from './service.ts';
 
 export { IntakeService, type IntakeResult, type IntakeOrigin } from './service.ts';
 export { Intake } from './intake.ts';
 export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
+export { QueryRepository } from './repository.ts';
 
 /** Options of the archive's HTTP plugin. */
 export interface ArchivePluginOptions {
@@ -19,9 +23,14 @@ export interface ArchivePluginOptions {
   maxUploadBytes: number;
   maxInstanceBytes: number;
   authenticate(req: FastifyRequest, scope: string): Promise<Extract<Actor, { kind: 'token' }>>;
+  queries: QueryRepository;
+  audit: AuditService<any>;
+  /** The caller of a read (API token or user session) and the facilities it may read. */
+  reader(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
 }
 
 /** Registers the DICOMweb routes under the current prefix (`/dicomweb`). */
 export async function archivePlugin(app: FastifyInstance, opts: ArchivePluginOptions): Promise<void> {
   registerStow(app, opts);
+  registerQido(app, opts);
 }

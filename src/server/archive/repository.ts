@@ -4,7 +4,8 @@
  * index never holds an instance without its study and counts.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { likePattern, type Condition } from './dicomweb/qido-match.ts';
 import type { Database, Instance, Patient, Study } from '../platform/db/schema.ts';
 import type { InstanceAttributes } from './dicom/attributes.ts';
 import { formatPersonName } from './dicom/attributes.ts';
@@ -236,5 +237,132 @@ export class ArchiveRepository {
     const one = async (t: 'patients' | 'studies' | 'series' | 'instances') =>
       Number((await this.db.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     return { patients: await one('patients'), studies: await one('studies'), series: await one('series'), instances: await one('instances') };
+  }
+}
+
+/** Which facilities' data a search may return: all, or a list. */
+export type FacilityScope = 'all' | readonly string[];
+
+/** Conditions of a study-level search, by column. */
+export interface StudyQuery {
+  scope: FacilityScope;
+  patientName?: Condition | undefined;
+  patientId?: Condition | undefined;
+  studyDate?: Condition | undefined;
+  accessionNumber?: Condition | undefined;
+  studyId?: Condition | undefined;
+  studyDescription?: Condition | undefined;
+  referringPhysician?: Condition | undefined;
+  studyUid?: Condition | undefined;
+  modalities?: string[] | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** A study row joined with its patient. */
+export type StudyHit = Study & Pick<Patient, 'patient_id' | 'issuer' | 'name_alphabetic' | 'name_ideographic' | 'name_phonetic' | 'birth_date' | 'sex'>;
+
+/** Applies a matching condition to a column. */
+function where<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, c: Condition | undefined): QB {
+  if (!c) return qb;
+  const col = sql.ref(column);
+  switch (c.kind) {
+    case 'equals':
+      return qb.where(col, '=', c.value) as QB;
+    case 'like':
+      return qb.where(sql<boolean>`${col} like ${c.pattern} escape '\\'`) as QB;
+    case 'in':
+      return qb.where(col, 'in', c.values) as QB;
+    case 'range': {
+      let q = qb;
+      if (c.from) q = q.where(col, '>=', c.from) as QB;
+      if (c.to) q = q.where(col, '<=', c.to) as QB;
+      return q;
+    }
+    case 'name':
+      return qb;
+  }
+}
+
+/** Person-name matching over the three component groups (see qido-match.ts). */
+function whereName<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, prefix: string, c: Condition | undefined): QB {
+  if (!c || c.kind !== 'name') return qb;
+  if (c.fuzzy) {
+    const p = likePattern(c.value);
+    // A component starts the name, a group (new line) or follows a component separator.
+    return qb.where((eb: any) =>
+      eb.or([
+        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`${p}%`} escape '\\'`,
+        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`%\n${p}%`} escape '\\'`,
+        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`%^${p}%`} escape '\\'`,
+      ]),
+    ) as QB;
+  }
+  const exact = /[*?]/.test(c.value) ? { op: 'like', v: likePattern(c.value) } : { op: '=', v: c.value };
+  const test = (col: string) => (exact.op === 'like' ? sql<boolean>`${sql.ref(`${prefix}.${col}`)} like ${exact.v} escape '\\'` : sql<boolean>`${sql.ref(`${prefix}.${col}`)} = ${exact.v}`);
+  return qb.where((eb: any) => eb.or([test('name_alphabetic'), test('name_ideographic'), test('name_phonetic')])) as QB;
+}
+
+/** Read side of the index for QIDO-RS and DIMSE C-FIND. */
+export class QueryRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  private scoped<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, scope: FacilityScope): QB {
+    return scope === 'all' ? qb : (qb.where(sql.ref(column), 'in', scope.length ? [...scope] : ['']) as QB);
+  }
+
+  /** Studies matching the query, newest first. */
+  async studies(q: StudyQuery): Promise<StudyHit[]> {
+    let qb = this.db
+      .selectFrom('studies')
+      .innerJoin('patients', 'patients.id', 'studies.patient_ref')
+      .selectAll('studies')
+      .select(['patients.patient_id', 'patients.issuer', 'patients.name_alphabetic', 'patients.name_ideographic', 'patients.name_phonetic', 'patients.birth_date', 'patients.sex']);
+    qb = this.scoped(qb, 'studies.facility_id', q.scope);
+    qb = whereName(qb, 'patients', q.patientName);
+    qb = where(qb, 'patients.patient_id', q.patientId);
+    qb = where(qb, 'studies.study_date', q.studyDate);
+    qb = where(qb, 'studies.accession_number', q.accessionNumber);
+    qb = where(qb, 'studies.study_id', q.studyId);
+    qb = where(qb, 'studies.description', q.studyDescription);
+    qb = where(qb, 'studies.referring_physician', q.referringPhysician);
+    qb = where(qb, 'studies.study_uid', q.studyUid);
+    if (q.modalities?.length) {
+      const mods = q.modalities;
+      qb = qb.where((eb) => eb.exists(eb.selectFrom('series').select('series.id').whereRef('series.study_ref', '=', 'studies.id').where('series.modality', 'in', mods)));
+    }
+    return (await qb.orderBy('studies.study_date', 'desc').orderBy('studies.study_time', 'desc').orderBy('studies.id').limit(q.limit).offset(q.offset).execute()) as StudyHit[];
+  }
+
+  /** Series of studies in scope. */
+  async series(q: { scope: FacilityScope; studyUid?: Condition | undefined; seriesUid?: Condition | undefined; modality?: Condition | undefined; seriesNumber?: Condition | undefined; limit: number; offset: number }) {
+    let qb = this.db
+      .selectFrom('series')
+      .innerJoin('studies', 'studies.id', 'series.study_ref')
+      .selectAll('series')
+      .select(['studies.study_uid', 'studies.facility_id']);
+    qb = this.scoped(qb, 'studies.facility_id', q.scope);
+    qb = where(qb, 'studies.study_uid', q.studyUid);
+    qb = where(qb, 'series.series_uid', q.seriesUid);
+    qb = where(qb, 'series.modality', q.modality);
+    qb = where(qb, 'series.series_number', q.seriesNumber);
+    return qb.orderBy('studies.study_uid').orderBy('series.series_number').orderBy('series.id').limit(q.limit).offset(q.offset).execute();
+  }
+
+  /** Instances of series in scope. */
+  async instances(q: { scope: FacilityScope; studyUid?: Condition | undefined; seriesUid?: Condition | undefined; sopClassUid?: Condition | undefined; sopInstanceUid?: Condition | undefined; instanceNumber?: Condition | undefined; limit: number; offset: number }) {
+    let qb = this.db
+      .selectFrom('instances')
+      .innerJoin('series', 'series.id', 'instances.series_ref')
+      .innerJoin('studies', 'studies.id', 'instances.study_ref')
+      .selectAll('instances')
+      .select(['series.series_uid', 'studies.study_uid']);
+    qb = this.scoped(qb, 'instances.facility_id', q.scope);
+    qb = where(qb, 'studies.study_uid', q.studyUid);
+    qb = where(qb, 'series.series_uid', q.seriesUid);
+    qb = where(qb, 'instances.sop_class_uid', q.sopClassUid);
+    qb = where(qb, 'instances.sop_instance_uid', q.sopInstanceUid);
+    qb = where(qb, 'instances.instance_number', q.instanceNumber);
+    return qb.orderBy('series.series_uid').orderBy('instances.instance_number').orderBy('instances.id').limit(q.limit).offset(q.offset).execute();
   }
 }

@@ -6,6 +6,7 @@ export { TokenService, TOKEN_SCOPES, type TokenScope } from './tokens.ts';
 export { AccountService, PHYSICIAN_ROLES, randomInitialPassword } from './accounts.ts';
 export { AuthService, DEFAULT_AUTH, LockedError, type AuthEvent, type AuthSettings, type ClientInfo } from './auth.ts';
 export { AccountRepository } from './repository.ts';
+export { medicalScope } from './scope.ts';
 export { SecurityAlerts, DEFAULT_THRESHOLDS, type AlertThresholds } from './alerts.ts';
 export { CredentialService, CERTIFICATIONS, LICENCE_KINDS, tokyoDate, type Qualification } from './credentials.ts';
 export { registerSecurityRoutes, registerSessionHook, requireUser, SESSION_COOKIE } from './routes.ts';

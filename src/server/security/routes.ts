@@ -60,7 +60,7 @@ const GATE_FREE = new Set(['/api/session', '/api/me/agreement', '/api/me/passwor
  */
 export function registerSessionHook(app: FastifyInstance, auth: AuthService): void {
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/api/')) return;
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/dicomweb/')) return;
     const cookie = req.cookies?.[SESSION_COOKIE];
     if (!cookie) return;
     const resolved = await auth.resolve(cookie, client(req));
