@@ -94,6 +94,11 @@ const RULES: Record<string, Rule> = {
   'GET /dicomweb/studies/:study/series': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series' },
   'GET /dicomweb/studies/:study/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/instances' },
   'GET /dicomweb/studies/:study/series/:series/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances' },
+  // DICOM retrieval (WADO-RS, WADO-URI) is for facility systems' tokens only: thin client (S6).
+  'GET /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
+  'GET /dicomweb/studies/:study/series/:series': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4' },
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5' },
+  'GET /wado': { allowed: [], url: () => '/wado?requestType=WADO&studyUID=1.2.3&seriesUID=1.2.3.4&objectUID=1.2.3.4.5' },
   // STOW-RS takes facility API tokens only: a browser session never stores images.
   'POST /dicomweb/studies': { allowed: [] },
   'POST /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },

@@ -11,7 +11,7 @@ import path from 'node:path';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import { archivePlugin } from './archive/index.ts';
+import { archivePlugin, retrievalPlugin, type ArchivePluginOptions } from './archive/index.ts';
 import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 
@@ -98,8 +98,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     else if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.header('cache-control', 'no-cache');
   });
 
-  await app.register(archivePlugin, {
-    prefix: '/dicomweb',
+  const archiveOptions: ArchivePluginOptions = {
     intake: rt.intake,
     blobs: rt.blobs,
     maxUploadBytes: rt.config.maxUploadBytes,
@@ -114,7 +113,17 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
       if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'your roles do not include reading studies');
       return { actor, scope };
     },
-  });
+      retriever: async (req) => {
+      const actor = await bearerActor(rt.tokens, req, 'dicomweb:read');
+      return { actor, scope: medicalScope(actor) };
+    },
+    onIntegrityFailure: async (sopInstanceUid, blobSha256) => {
+      rt.log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
+      await rt.alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
+    },
+  };
+  await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
+  await app.register(retrievalPlugin, archiveOptions);
   // The web application, with history fallback for its client-side routes.
   await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
   app.setNotFoundHandler((req, reply) => {

@@ -162,7 +162,7 @@ export interface AuditPage {
 export interface SecurityAlert {
   id: string;
   raisedAt: string;
-  kind: 'failed-logins' | 'out-of-scope' | 'mass-export' | 'audit-chain';
+  kind: 'failed-logins' | 'out-of-scope' | 'mass-export' | 'audit-chain' | 'integrity';
   message: string;
   acknowledged: boolean;
 }

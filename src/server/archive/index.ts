@@ -6,6 +6,7 @@ import type { Actor } from '../platform/context.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import { registerStow } from './dicomweb/stow.ts';
 import { registerQido } from './dicomweb/qido.ts';
+import { registerWado } from './dicomweb/wado.ts';
 import type { QueryRepository } from './repository.ts';
 import type { AuditService } from '../audit/index.ts';
 import type { IntakeService } from './service.ts';
@@ -27,6 +28,14 @@ export interface ArchivePluginOptions {
   audit: AuditService<any>;
   /** The caller of a read (API token or user session) and the facilities it may read. */
   reader(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
+  /** The caller of a DICOM retrieval (facility API tokens only: thin client, S6). */
+  retriever(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
+  onIntegrityFailure(sopInstanceUid: string, blobSha256: string): Promise<void>;
+}
+
+/** Registers DICOM retrieval: WADO-RS under `/dicomweb` and WADO-URI at `/wado` (at the root). */
+export async function retrievalPlugin(app: FastifyInstance, opts: ArchivePluginOptions): Promise<void> {
+  registerWado(app, opts);
 }
 
 /** Registers the DICOMweb routes under the current prefix (`/dicomweb`). */
