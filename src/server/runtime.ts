@@ -84,7 +84,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     db,
     blobs,
     facilities,
-    tokens: new TokenService(db.kysely),
+    tokens: new TokenService(db.kysely, (id) => facilities.exists(id)),
     accounts,
     auth,
     credentials: new CredentialService(new AccountRepository(db.kysely), audit),

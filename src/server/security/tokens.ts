@@ -20,7 +20,10 @@ function sha256(text: string): string {
 
 /** Issues and checks API tokens. */
 export class TokenService {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly facilityExists: (id: string) => Promise<boolean>,
+  ) {}
 
   /**
    * Creates a token for a facility; the returned secret is shown once.
@@ -33,8 +36,7 @@ export class TokenService {
     for (const s of scopes) {
       if (!(TOKEN_SCOPES as readonly string[]).includes(s)) throw new AppError('bad_request', `unknown scope "${s}"; known: ${TOKEN_SCOPES.join(', ')}`);
     }
-    const facility = await this.db.selectFrom('facilities').select('id').where('id', '=', input.facilityId).executeTakeFirst();
-    if (!facility) throw new AppError('not_found', 'no such facility');
+    if (!(await this.facilityExists(input.facilityId))) throw new AppError('not_found', 'no such facility');
     const id = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
     const secret = randomBytes(32).toString('base64url');
     await this.db
