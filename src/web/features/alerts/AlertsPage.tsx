@@ -18,6 +18,7 @@ const KIND_COLOURS: Record<SecurityAlert['kind'], string> = {
   'out-of-scope': 'red',
   'mass-export': 'grape',
   'audit-chain': 'red',
+  integrity: 'red',
 };
 
 export function AlertsPage() {
