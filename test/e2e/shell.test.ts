@@ -15,6 +15,17 @@ import { ENKAKU_BIN, STRICT, childEnv, freePort, startServer, testConfig, which,
 const CHROMIUM = which('chromium') ?? which('chromium-browser');
 const PW = 'Correct-Horse-9-Battery';
 
+/** The first-login gates of a new account: the confidentiality agreement, then a new password. */
+async function acceptAgreementAndChangePassword(page: Page, initial: string): Promise<void> {
+  await page.getByTestId('agreement-checkbox').check();
+  await page.getByTestId('agreement-accept').click();
+  await page.getByTestId('password-current').fill(initial);
+  await page.getByTestId('password-new').fill(PW);
+  await page.getByTestId('password-confirm').fill(PW);
+  await page.getByTestId('password-submit').click();
+  await page.getByTestId('current-user').waitFor();
+}
+
 async function enkaku(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
   const r = spawnSync(process.execPath, [ENKAKU_BIN, ...args], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`enkaku ${args.join(' ')}: ${r.stderr}`);
@@ -124,13 +135,7 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
     await page.getByTestId('mfa-code').fill(await generate({ secret }));
     await page.getByTestId('mfa-submit').click();
     // The agreement comes first, then the administrator-set password must be changed.
-    await page.getByTestId('agreement-checkbox').check();
-    await page.getByTestId('agreement-accept').click();
-    await page.getByTestId('password-current').fill(initial);
-    await page.getByTestId('password-new').fill(PW);
-    await page.getByTestId('password-confirm').fill(PW);
-    await page.getByTestId('password-submit').click();
-    await page.getByTestId('current-user').waitFor();
+    await acceptAgreementAndChangePassword(page, initial);
     await page.getByTestId('logout').click();
     await page.getByTestId('login-username').waitFor();
     await page.context().close();
@@ -171,13 +176,7 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
     const secret = (await page.getByTestId('totp-secret').getAttribute('data-secret'))!;
     await page.getByTestId('mfa-code').fill(await generate({ secret }));
     await page.getByTestId('mfa-submit').click();
-    await page.getByTestId('agreement-checkbox').check();
-    await page.getByTestId('agreement-accept').click();
-    await page.getByTestId('password-current').fill(initial);
-    await page.getByTestId('password-new').fill(PW);
-    await page.getByTestId('password-confirm').fill(PW);
-    await page.getByTestId('password-submit').click();
-    await page.getByTestId('current-user').waitFor();
+    await acceptAgreementAndChangePassword(page, initial);
 
     await page.getByTestId('nav-security').click();
     await page.getByTestId('passkey-name').fill('ノートPC');
