@@ -68,6 +68,7 @@ const RULES: Record<string, Rule> = {
     body: (ids) => ({ grants: [{ role: 'technologist', facilityId: ids.facilityA }], reauthPassword: PW }),
   },
   'POST /api/admin/users/:id/unlock': { allowed: ['sysadmin', 'fadminA'], url: (ids) => `/api/admin/users/${ids.victimA}/unlock` },
+  'POST /api/admin/users/:id/reset-mfa': { allowed: ['sysadmin', 'fadminA'], url: (ids) => `/api/admin/users/${ids.victimA}/reset-mfa`, body: () => ({ reauthPassword: PW }) },
   'POST /api/admin/users/:id/revoke-sessions': { allowed: ['sysadmin', 'fadminA'], url: (ids) => `/api/admin/users/${ids.victimA}/revoke-sessions` },
   'GET /api/admin/users/:id/credentials': { allowed: ['sysadmin', 'mgmt', 'radiologist'], url: (ids) => `/api/admin/users/${ids.radiologist}/credentials` },
   'POST /api/admin/users/:id/licences': {

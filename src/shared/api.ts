@@ -131,6 +131,14 @@ export interface SetGrantsRequest {
   reauthPassword: string;
 }
 
+/**
+ * `POST /api/admin/users/:id/reset-mfa` `{ reauthPassword }`: removes the user's TOTP and
+ * passkeys and ends their sessions (lost authenticator); they enrol anew at next login.
+ */
+export interface ResetMfaRequest {
+  reauthPassword: string;
+}
+
 /** `GET /api/admin/facilities`. */
 export interface FacilitySummary {
   id: string;

@@ -125,6 +125,17 @@ export class AccountService {
     await this.repo.updateUserAudited(userId, { locked_until: null, failed_logins: 0, lockouts: 0, updated_at: new Date().toISOString() }, this.audited(actor, 'user.unlock', userId));
   }
 
+  /**
+   * Removes a user's second factors (a lost phone or security key) and ends their
+   * sessions; the user enrols a new factor at the next login. The caller has
+   * re-authenticated the administrator.
+   */
+  async resetSecondFactors(actor: Actor, userId: string): Promise<void> {
+    if (!(await this.repo.byId(userId))) throw new AppError('not_found', 'no such user');
+    await this.assertCanManage(actor, userId);
+    await this.repo.resetSecondFactors(userId, new Date().toISOString(), this.audited(actor, 'user.mfa-reset', userId));
+  }
+
   /** Revokes every session of a user. */
   async revokeSessions(actor: Actor, userId: string): Promise<void> {
     await this.assertCanManage(actor, userId);

@@ -179,6 +179,16 @@ export class AccountRepository {
     });
   }
 
+  /** Removes every second factor of a user and ends their sessions, in one transaction. */
+  async resetSecondFactors(userId: string, now: string, audit: InTx): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ totp_secret: null, totp_pending_secret: null, totp_last_step: null, mfa_enrolled_at: null, updated_at: now }).where('id', '=', userId).execute();
+      await trx.deleteFrom('passkeys').where('user_id', '=', userId).execute();
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+      await audit(trx);
+    });
+  }
+
   async touchPasskey(id: string, counter: number, now: string): Promise<void> {
     await this.db.updateTable('passkeys').set({ counter, last_used_at: now }).where('id', '=', id).execute();
   }

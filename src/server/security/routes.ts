@@ -167,6 +167,12 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: SecurityRoute
     await accounts.unlock(requireUser(req), req.params.id);
     return { ok: true };
   });
+  app.post<{ Params: { id: string }; Body: { reauthPassword?: unknown } }>('/api/admin/users/:id/reset-mfa', async (req) => {
+    const user = requireUser(req);
+    await auth.reauthenticate(user, str(req.body?.reauthPassword, 'reauthPassword', 256));
+    await accounts.resetSecondFactors(user, req.params.id);
+    return { ok: true };
+  });
   app.post<{ Params: { id: string } }>('/api/admin/users/:id/revoke-sessions', async (req) => {
     await accounts.revokeSessions(requireUser(req), req.params.id);
     return { ok: true };

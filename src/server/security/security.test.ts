@@ -110,6 +110,14 @@ describe('security API', { concurrency: false }, () => {
     const again = new Browser(app, REMOTE);
     assert.equal((await again.req('POST', '/api/auth/login', { username: 'tech1', password: STRONG })).json().status, 'mfa-required');
     assert.equal((await again.req('POST', '/api/auth/mfa', { code })).statusCode, 401, 'the same code cannot be used twice');
+
+    // A lost phone: the administrator (password again) resets the factor; the next login enrols anew.
+    const id = (await rt.accounts.repo.byUsername('tech1'))!.id;
+    assert.equal((await admin.req('POST', `/api/admin/users/${id}/reset-mfa`, { reauthPassword: 'wrong' })).statusCode, 403);
+    assert.equal((await admin.req('POST', `/api/admin/users/${id}/reset-mfa`, { reauthPassword: STRONG })).statusCode, 200);
+    assert.equal((await remote.req('GET', '/api/session')).statusCode, 401, 'the user\'s sessions ended');
+    const fresh = new Browser(app, REMOTE);
+    assert.equal((await fresh.req('POST', '/api/auth/login', { username: 'tech1', password: STRONG })).json().status, 'mfa-enrolment-required');
   });
 
   test('physicians need a second factor even on loopback', async () => {
