@@ -160,7 +160,7 @@ export class IntakeService {
       );
       switch (result.kind) {
         case 'stored':
-          this.log.debug(
+          if (this.log.isLevelEnabled('debug')) this.log.debug(
             {
               event: 'intake.stored',
               sopInstanceUid: a.sopInstanceUid,

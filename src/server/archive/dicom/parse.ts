@@ -160,7 +160,7 @@ class Walker {
       lastTag = tag;
       if (length === UNDEFINED) {
         if (tag === PIXEL_DATA && depth === 0) {
-          this.encapsulated(c, start, big);
+          this.encapsulated(c, big);
         } else if (vr === 'SQ' || vr === 'UN' || !explicit) {
           // UN with undefined length holds implicit VR little endian (PS3.5 §6.2.2).
           const innerExplicit = vr === 'UN' ? false : explicit;
@@ -208,7 +208,7 @@ class Walker {
   }
 
   /** Encapsulated pixel data: a basic offset table item, fragments, a sequence delimiter (PS3.5 A.4). */
-  encapsulated(c: Cursor, start: number, big: boolean): void {
+  encapsulated(c: Cursor, big: boolean): void {
     const offset = c.pos;
     let fragments = -1;
     for (;;) {
@@ -221,7 +221,6 @@ class Walker {
     }
     if (fragments < 1) throw new DicomParseError('encapsulated pixel data has no fragments');
     this.pixel = { offset, length: c.pos - offset, encapsulated: true, fragments };
-    void start;
   }
 }
 

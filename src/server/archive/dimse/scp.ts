@@ -189,7 +189,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
               { actor: { kind: 'device', facilityId: this.facilityId, aet: this.callingAet, address: this.address }, facilityId: this.facilityId, callingAet: this.callingAet, source: 'dimse' },
               { sopClassUid, sopInstanceUid, transferSyntaxUid: ts, datasetOffset: prefix.length },
             );
-            log.debug({ event: 'dimse.store-timing', receiveMs: +(receivedAt - startedAt).toFixed(2), storeMs: +(performance.now() - receivedAt).toFixed(2) }, 'C-STORE timing');
+            if (log.isLevelEnabled('debug')) log.debug({ event: 'dimse.store-timing', receiveMs: +(receivedAt - startedAt).toFixed(2), storeMs: +(performance.now() - receivedAt).toFixed(2) }, 'C-STORE timing');
             return result;
           })().then(resolve, (err: Error) => {
             log.error({ event: 'dimse.store-error', err: err.message, sopInstanceUid }, 'C-STORE failed');
