@@ -81,6 +81,9 @@ describe('web shell in Chromium', { concurrency: false, timeout: 240_000 }, () =
     const page = await newPage();
     await page.goto(setupLink);
     assert.equal(await page.getAttribute('html', 'lang'), 'ja', 'Japanese by default');
+    // The app takes the token out of the address bar once it has read it.
+    await page.getByTestId('setup-username').waitFor();
+    await page.waitForFunction("!location.search.includes('token=')", undefined, { timeout: 10_000 });
     assert.ok(!page.url().includes('token='), 'the setup token leaves the address bar');
     await page.getByTestId('setup-username').fill('admin');
     await page.getByTestId('setup-display-name').fill('管理 太郎');
