@@ -113,14 +113,11 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
       if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'your roles do not include reading studies');
       return { actor, scope };
     },
-      retriever: async (req) => {
+    retriever: async (req) => {
       const actor = await bearerActor(rt.tokens, req, 'dicomweb:read');
       return { actor, scope: medicalScope(actor) };
     },
-    onIntegrityFailure: async (sopInstanceUid, blobSha256) => {
-      rt.log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
-      await rt.alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
-    },
+    files: rt.files,
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
   await app.register(retrievalPlugin, archiveOptions);

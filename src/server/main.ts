@@ -23,6 +23,11 @@ Commands:
   facility add --name N --aet AE...  register a requesting facility and its calling AE titles
   facility add-aet --name N --aet AE add calling AE titles to a facility
   facility list                      list facilities and their AE titles
+  facility add-node --name N --aet AE --host H --port P [--tls] [--query] [--destination]
+                                     register a DICOM node of the facility: its PACS (--query: priors are
+                                     pulled from it) and/or a C-MOVE destination (--destination)
+  facility priors --name N [--on|--off] [--years Y] [--modality M]... [--max N] [--via get|move]
+                                     set which prior studies are pulled from the facility's PACS
   user add --username U --name "N" --role R [--facility F]...
                                      create a personal account; prints a one-time initial password
                                      (roles: system-admin, facility-admin, attending-physician, technologist,
@@ -138,6 +143,42 @@ async function main(argv: string[]): Promise<void> {
       });
       return;
     case 'facility': {
+      if (sub === 'add-node') {
+        const { values } = parseArgs({
+          args: rest,
+          options: { name: { type: 'string' }, aet: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, tls: { type: 'boolean' }, query: { type: 'boolean' }, destination: { type: 'boolean' } },
+        });
+        if (!values.name || !values.aet || !values.host || !values.port) fail('usage: enkaku facility add-node --name N --aet AE --host H --port P [--tls] [--query] [--destination]');
+        await withRuntime(config, async (rt) => {
+          const n = await rt.facilities.addNode(OPERATOR, values.name!, {
+            aet: values.aet!, host: values.host!, port: Number(values.port), tls: Boolean(values.tls), query: Boolean(values.query), destination: Boolean(values.destination),
+          });
+          const roles = [n.query ? 'PACS queried for priors' : '', n.destination ? 'C-MOVE destination' : ''].filter(Boolean).join(', ');
+          process.stdout.write(`node ${n.aet} at ${n.host}:${n.port}${n.tls ? ' (TLS)' : ''} registered for "${values.name}": ${roles}\n`);
+        });
+        return;
+      }
+      if (sub === 'priors') {
+        const { values } = parseArgs({
+          args: rest,
+          options: { name: { type: 'string' }, on: { type: 'boolean' }, off: { type: 'boolean' }, years: { type: 'string' }, modality: { type: 'string', multiple: true }, max: { type: 'string' }, via: { type: 'string' } },
+        });
+        if (!values.name) fail('usage: enkaku facility priors --name N [--on|--off] [--years Y] [--modality CT]... [--max N] [--via get|move]');
+        await withRuntime(config, async (rt) => {
+          const p = await rt.facilities.setPriorPolicy(OPERATOR, values.name!, {
+            ...(values.on ? { enabled: true } : {}),
+            ...(values.off ? { enabled: false } : {}),
+            ...(values.years !== undefined ? { years: Number(values.years) } : {}),
+            ...(values.modality ? { modalities: values.modality.flatMap((m) => m.split(',')) } : {}),
+            ...(values.max !== undefined ? { maxStudies: Number(values.max) } : {}),
+            ...(values.via !== undefined ? { retrieve: values.via as 'get' | 'move' } : {}),
+          });
+          process.stdout.write(
+            `priors for "${values.name}": ${p.enabled ? 'on' : 'off'}; ${p.years} years back; modalities ${p.modalities.join(',') || 'all'}; at most ${p.maxStudies} studies; retrieve by C-${p.retrieve.toUpperCase()}\n`,
+          );
+        });
+        return;
+      }
       const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, aet: { type: 'string', multiple: true } } });
       if (sub === 'list') {
         await withRuntime(config, async (rt) => {

@@ -10,12 +10,14 @@ import { registerWado } from './dicomweb/wado.ts';
 import type { QueryRepository } from './repository.ts';
 import type { AuditService } from '../audit/index.ts';
 import type { IntakeService } from './service.ts';
+import type { VerifiedReader } from './read.ts';
 
 export { IntakeService, type IntakeResult, type IntakeOrigin } from './service.ts';
 export { Intake } from './intake.ts';
 export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
+export { VerifiedReader, type StoredRef } from './read.ts';
 
 /** Options of the archive's HTTP plugin. */
 export interface ArchivePluginOptions {
@@ -30,7 +32,8 @@ export interface ArchivePluginOptions {
   reader(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
   /** The caller of a DICOM retrieval (facility API tokens only: thin client, S6). */
   retriever(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
-  onIntegrityFailure(sopInstanceUid: string, blobSha256: string): Promise<void>;
+  /** Reads stored files with their SHA-256 checked. */
+  files: VerifiedReader;
 }
 
 /** Registers DICOM retrieval: WADO-RS under `/dicomweb` and WADO-URI at `/wado` (at the root). */

@@ -1,2 +1,2 @@
 /** Orders module: facilities (and later contracts, patients, orders). */
-export { FacilityService, validateAet } from './service.ts';
+export { FacilityService, validateAet, DEFAULT_PRIOR_POLICY, type NodeInput, type PriorPolicyView } from './service.ts';

@@ -2,7 +2,7 @@
  * SQL for facilities and their AE titles (the only place that touches these tables).
  */
 import type { Kysely } from 'kysely';
-import type { Database, Facility } from '../platform/db/schema.ts';
+import type { Database, DicomNode, Facility, PriorPolicy } from '../platform/db/schema.ts';
 
 /** Facility rows and their calling AE titles. */
 export class FacilityRepository {
@@ -50,5 +50,29 @@ export class FacilityRepository {
     const facilities = await this.db.selectFrom('facilities').selectAll().orderBy('name').execute();
     const aets = await this.db.selectFrom('facility_aets').selectAll().orderBy('aet').execute();
     return facilities.map((f) => ({ ...f, aets: aets.filter((a) => a.facility_id === f.id).map((a) => a.aet) }));
+  }
+
+  async insertNode(node: DicomNode): Promise<void> {
+    await this.db.insertInto('dicom_nodes').values(node).execute();
+  }
+
+  async nodes(facilityId: string): Promise<DicomNode[]> {
+    return this.db.selectFrom('dicom_nodes').selectAll().where('facility_id', '=', facilityId).orderBy('aet').execute();
+  }
+
+  async node(facilityId: string, aet: string): Promise<DicomNode | undefined> {
+    return this.db.selectFrom('dicom_nodes').selectAll().where('facility_id', '=', facilityId).where('aet', '=', aet).executeTakeFirst();
+  }
+
+  async priorPolicy(facilityId: string): Promise<PriorPolicy | undefined> {
+    return this.db.selectFrom('prior_policies').selectAll().where('facility_id', '=', facilityId).executeTakeFirst();
+  }
+
+  async savePriorPolicy(p: PriorPolicy): Promise<void> {
+    await this.db
+      .insertInto('prior_policies')
+      .values(p)
+      .onConflict((oc) => oc.column('facility_id').doUpdateSet({ enabled: p.enabled, years: p.years, modalities: p.modalities, max_studies: p.max_studies, retrieve: p.retrieve, updated_at: p.updated_at }))
+      .execute();
   }
 }

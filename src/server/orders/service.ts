@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AppError } from '../platform/errors.ts';
 import { hasRole, type Actor } from '../platform/context.ts';
-import type { Database, Facility } from '../platform/db/schema.ts';
+import type { Database, DicomNode, Facility } from '../platform/db/schema.ts';
 import { FacilityRepository } from './repository.ts';
 
 /** AE title rules of PS3.5 §6.2 (AE VR): 1-16 characters, no backslash or control characters, not all spaces. */
@@ -17,6 +17,30 @@ export function validateAet(aet: string): string {
   }
   return t;
 }
+
+/** A DICOM node to register for a facility. */
+export interface NodeInput {
+  aet: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  /** The facility's PACS: queried and retrieved for prior studies. */
+  query: boolean;
+  /** May be named as C-MOVE destination by the facility. */
+  destination: boolean;
+}
+
+/** The prior-study policy of a facility, as callers see it. */
+export interface PriorPolicyView {
+  enabled: boolean;
+  years: number;
+  modalities: string[];
+  maxStudies: number;
+  retrieve: 'get' | 'move';
+}
+
+/** Default prior policy: off until the facility's PACS and limits are registered. */
+export const DEFAULT_PRIOR_POLICY: PriorPolicyView = { enabled: false, years: 5, modalities: [], maxStudies: 5, retrieve: 'get' };
 
 /** Facility administration and AE title lookup. */
 export class FacilityService {
@@ -86,5 +110,88 @@ export class FacilityService {
   /** A facility's name. */
   async nameOf(id: string): Promise<string | undefined> {
     return (await this.repo.byId(id))?.name;
+  }
+
+  /**
+   * Registers a DICOM node of a facility: its PACS (queried for priors) and/or a C-MOVE
+   * destination. Only registered nodes are ever called (PS3.4 C.4.2: the move destination
+   * is looked up, never taken from the request's address).
+   */
+  async addNode(actor: Actor, facilityName: string, input: NodeInput): Promise<DicomNode> {
+    if (actor.kind !== 'system') throw new AppError('forbidden', 'only an operator may register DICOM nodes');
+    const facility = await this.repo.byName(facilityName);
+    if (!facility) throw new AppError('not_found', `no facility named "${facilityName}"`);
+    const aet = validateAet(input.aet);
+    const host = input.host.trim();
+    if (!host || host.length > 253 || !/^[A-Za-z0-9.:_-]+$/.test(host)) throw new AppError('bad_request', `invalid host "${input.host}"`);
+    if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) throw new AppError('bad_request', `invalid port ${input.port}`);
+    if (!input.query && !input.destination) throw new AppError('bad_request', 'a node must be the facility PACS (--query), a move destination (--destination), or both');
+    if (await this.repo.node(facility.id, aet)) throw new AppError('conflict', `AE title ${aet} is already registered as a node of "${facilityName}"`);
+    const node: DicomNode = {
+      id: randomUUID(),
+      facility_id: facility.id,
+      aet,
+      host,
+      port: input.port,
+      tls: input.tls ? 1 : 0,
+      query: input.query ? 1 : 0,
+      destination: input.destination ? 1 : 0,
+      created_at: new Date().toISOString(),
+    };
+    await this.repo.insertNode(node);
+    return node;
+  }
+
+  /** The DICOM nodes registered for a facility. */
+  async nodes(facilityId: string): Promise<DicomNode[]> {
+    return this.repo.nodes(facilityId);
+  }
+
+  /** The registered C-MOVE destination with this AE title for a facility, if any. */
+  async moveDestination(facilityId: string, aet: string): Promise<DicomNode | undefined> {
+    const n = await this.repo.node(facilityId, aet.trim());
+    return n && n.destination ? n : undefined;
+  }
+
+  /** The facility's PACS queried for priors (the first node registered with `query`). */
+  async priorSource(facilityId: string): Promise<DicomNode | undefined> {
+    return (await this.repo.nodes(facilityId)).find((n) => n.query === 1);
+  }
+
+  /** The facility's prior-study policy (defaults when none was set). */
+  async priorPolicy(facilityId: string): Promise<PriorPolicyView> {
+    const p = await this.repo.priorPolicy(facilityId);
+    if (!p) return { ...DEFAULT_PRIOR_POLICY };
+    return {
+      enabled: p.enabled === 1,
+      years: p.years,
+      modalities: p.modalities ? p.modalities.split(',') : [],
+      maxStudies: p.max_studies,
+      retrieve: p.retrieve === 'move' ? 'move' : 'get',
+    };
+  }
+
+  /** Sets how far back and which prior studies are pulled from a facility's PACS (W3, §3-1). */
+  async setPriorPolicy(actor: Actor, facilityName: string, input: Partial<PriorPolicyView>): Promise<PriorPolicyView> {
+    if (actor.kind !== 'system') throw new AppError('forbidden', 'only an operator may set the prior-study policy');
+    const facility = await this.repo.byName(facilityName);
+    if (!facility) throw new AppError('not_found', `no facility named "${facilityName}"`);
+    const next = { ...(await this.priorPolicy(facility.id)), ...input };
+    if (!Number.isInteger(next.years) || next.years < 0 || next.years > 100) throw new AppError('bad_request', 'years must be 0-100');
+    if (!Number.isInteger(next.maxStudies) || next.maxStudies < 1 || next.maxStudies > 100) throw new AppError('bad_request', 'max studies must be 1-100');
+    const modalities = [...new Set(next.modalities.map((m) => m.trim().toUpperCase()).filter(Boolean))];
+    for (const m of modalities) if (!/^[A-Z0-9]{1,16}$/.test(m)) throw new AppError('bad_request', `invalid modality "${m}"`);
+    if (next.retrieve !== 'get' && next.retrieve !== 'move') throw new AppError('bad_request', 'retrieve must be get or move');
+    if (next.enabled && !(await this.priorSource(facility.id))) throw new AppError('bad_request', `register the PACS of "${facilityName}" first (facility add-node --query)`);
+    await this.repo.savePriorPolicy({
+      facility_id: facility.id,
+      enabled: next.enabled ? 1 : 0,
+      years: next.years,
+      modalities: modalities.join(','),
+      max_studies: next.maxStudies,
+      retrieve: next.retrieve,
+      updated_at: new Date().toISOString(),
+    });
+    return { ...next, modalities };
   }
 }

@@ -6,7 +6,7 @@
  * (S6) keeps DICOM away from reading terminals: this path answers facility systems with a
  * `dicomweb:read` token, not browser sessions.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -14,6 +14,7 @@ import type { BlobStore } from '../../platform/blobs/index.ts';
 import type { AuditService } from '../../audit/index.ts';
 import type { QueryRepository } from '../repository.ts';
 import { parseMediaType } from './multipart.ts';
+import type { VerifiedReader } from '../read.ts';
 
 /** What the retrieval routes need. */
 export interface WadoDeps {
@@ -22,8 +23,8 @@ export interface WadoDeps {
   audit: AuditService<any>;
   /** A facility system's token with dicomweb:read, and the facilities it may read. */
   retriever(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
-  /** Called when a stored file no longer matches its digest. */
-  onIntegrityFailure(sopInstanceUid: string, blobSha256: string): Promise<void>;
+  /** Reads stored files with their SHA-256 checked (A6). */
+  files: VerifiedReader;
 }
 
 /** The most instances one WADO-RS request returns. */
@@ -61,12 +62,7 @@ export function registerWado(app: FastifyInstance, deps: WadoDeps): void {
     }
     const files: Buffer[] = [];
     for (const r of rows.filter((x) => acceptable(accept, x.transfer_syntax_uid))) {
-      const bytes = await deps.blobs.read(r.blob_sha256);
-      if (createHash('sha256').update(bytes).digest('hex') !== r.blob_sha256) {
-        await deps.onIntegrityFailure(r.sop_instance_uid, r.blob_sha256);
-        throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
-      }
-      files.push(bytes);
+      files.push(await deps.files.read(r));
     }
     await deps.audit.record({
       actor,
@@ -104,11 +100,7 @@ export function registerWado(app: FastifyInstance, deps: WadoDeps): void {
     const eq = (v: string) => ({ kind: 'equals' as const, value: v });
     const [row] = await deps.queries.instances({ scope, studyUid: eq(q.studyUID), seriesUid: eq(q.seriesUID), sopInstanceUid: eq(q.objectUID), limit: 1, offset: 0 });
     if (!row) throw new AppError('not_found', 'no such object');
-    const bytes = await deps.blobs.read(row.blob_sha256);
-    if (createHash('sha256').update(bytes).digest('hex') !== row.blob_sha256) {
-      await deps.onIntegrityFailure(row.sop_instance_uid, row.blob_sha256);
-      throw new AppError('internal', 'the stored object failed its integrity check and was not served; administrators were alerted');
-    }
+    const bytes = await deps.files.read(row);
     await deps.audit.record({ actor, action: 'instance.retrieve', object: { type: 'instance', id: row.sop_instance_uid }, facilityId: row.facility_id, details: { instances: 1, bytes: bytes.length, wadoUri: true } });
     reply.header('content-type', 'application/dicom').send(bytes);
   });

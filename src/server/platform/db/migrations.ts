@@ -263,6 +263,59 @@ const m008: Migration = {
   },
 };
 
+const m009: Migration = {
+  async up(db: Kysely<any>) {
+    // DICOM nodes of a facility that Enkaku calls: its PACS (queried for priors) and the
+    // C-MOVE destinations it may send to. Moves go to registered nodes only.
+    await db.schema
+      .createTable('dicom_nodes')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('aet', 'text', (c) => c.notNull())
+      .addColumn('host', 'text', (c) => c.notNull())
+      .addColumn('port', 'integer', (c) => c.notNull())
+      .addColumn('tls', 'integer', (c) => c.notNull())
+      .addColumn('query', 'integer', (c) => c.notNull())
+      .addColumn('destination', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('dicom_nodes_facility_aet', ['facility_id', 'aet'])
+      .execute();
+    await db.schema
+      .createTable('prior_policies')
+      .addColumn('facility_id', 'text', (c) => c.primaryKey().references('facilities.id'))
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('years', 'integer', (c) => c.notNull())
+      .addColumn('modalities', 'text', (c) => c.notNull())
+      .addColumn('max_studies', 'integer', (c) => c.notNull())
+      .addColumn('retrieve', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    // The durable job table (outbox): one row per unit of work, idempotent on (kind, key).
+    await db.schema
+      .createTable('jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('key', 'text', (c) => c.notNull())
+      .addColumn('facility_id', 'text')
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('max_attempts', 'integer', (c) => c.notNull())
+      .addColumn('run_after', 'text', (c) => c.notNull())
+      .addColumn('locked_by', 'text')
+      .addColumn('locked_until', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('progress', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .addUniqueConstraint('jobs_kind_key', ['kind', 'key'])
+      .execute();
+    await db.schema.createIndex('jobs_due').on('jobs').columns(['state', 'run_after']).execute();
+    await db.schema.createIndex('jobs_facility').on('jobs').columns(['facility_id', 'created_at']).execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -273,4 +326,5 @@ export const migrations: Record<string, Migration> = {
   '006_audit': auditMigration,
   '007_passkeys': m007,
   '008_session_reauth': m008,
+  '009_nodes_priors_jobs': m009,
 };

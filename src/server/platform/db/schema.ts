@@ -238,7 +238,62 @@ export interface SecurityAlertTable {
   acknowledged_at: string | null;
 }
 
+/** A DICOM node of a facility that Enkaku calls (its PACS, or a C-MOVE destination). */
+export interface DicomNodeTable {
+  id: string;
+  facility_id: string;
+  aet: string;
+  host: string;
+  port: number;
+  /** 1 when the node speaks DICOM over TLS (PS3.15 B.1). */
+  tls: number;
+  /** 1 when Enkaku queries and retrieves the facility's prior studies from this node. */
+  query: number;
+  /** 1 when C-MOVE requests from the facility may name this node as destination. */
+  destination: number;
+  created_at: string;
+}
+
+/** How far back, and which prior studies, Enkaku pulls from a facility's PACS (W3). */
+export interface PriorPolicyTable {
+  facility_id: string;
+  enabled: number;
+  years: number;
+  /** Comma-separated modalities; empty means every modality. */
+  modalities: string;
+  max_studies: number;
+  /** 'get' (C-GET on the same association) or 'move' (C-MOVE to Enkaku's AE). */
+  retrieve: string;
+  updated_at: string;
+}
+
+/** Durable job (outbox row), idempotent on (kind, key). */
+export interface JobTable {
+  id: string;
+  kind: string;
+  key: string;
+  facility_id: string | null;
+  /** JSON. */
+  payload: string;
+  /** queued | running | done | failed */
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  run_after: string;
+  locked_by: string | null;
+  locked_until: string | null;
+  last_error: string | null;
+  /** JSON: what the job has done so far, shown to users. */
+  progress: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface Database extends AuditDatabase {
+  dicom_nodes: DicomNodeTable;
+  prior_policies: PriorPolicyTable;
+  jobs: JobTable;
   passkeys: PasskeyTable;
   security_alerts: SecurityAlertTable;
   licences: LicenceTable;
@@ -259,6 +314,9 @@ export interface Database extends AuditDatabase {
 }
 
 export type Facility = Selectable<FacilityTable>;
+export type DicomNode = Selectable<DicomNodeTable>;
+export type PriorPolicy = Selectable<PriorPolicyTable>;
+export type Job = Selectable<JobTable>;
 export type Patient = Selectable<PatientTable>;
 export type Study = Selectable<StudyTable>;
 export type Series = Selectable<SeriesTable>;
