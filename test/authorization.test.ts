@@ -95,7 +95,12 @@ const RULES: Record<string, Rule> = {
   'GET /dicomweb/studies/:study/series': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series' },
   'GET /dicomweb/studies/:study/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/instances' },
   'GET /dicomweb/studies/:study/series/:series/instances': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances' },
+  // WADO-RS metadata carries no pixels: the same readers as QIDO-RS.
+  'GET /dicomweb/studies/:study/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/metadata' },
+  'GET /dicomweb/studies/:study/series/:series/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/metadata' },
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/metadata' },
   // DICOM retrieval (WADO-RS, WADO-URI) is for facility systems' tokens only: thin client (S6).
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/:tag': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/bulkdata/00091001' },
   'GET /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
   'GET /dicomweb/studies/:study/series/:series': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4' },
   'GET /dicomweb/studies/:study/series/:series/instances/:instance': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5' },

@@ -10,6 +10,7 @@ import type { Runtime } from './runtime.ts';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { archivePlugin, retrievalPlugin, type ArchivePluginOptions } from './archive/index.ts';
 import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
@@ -52,6 +53,22 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     strictTransportSecurity: tls ? { maxAge: 31536000, includeSubDomains: true } : false,
     referrerPolicy: { policy: 'no-referrer' },
   });
+  if (rt.config.dicomwebCorsOrigins.length) {
+    // Cross-origin access for a DICOMweb client in another origin (an OHIF deployment),
+    // for the listed origins and the DICOMweb paths only. Credentials (cookies) are never
+    // allowed cross-origin: such clients authenticate with a bearer token.
+    const origins = rt.config.dicomwebCorsOrigins;
+    await app.register(cors, {
+      hook: 'onRequest',
+      delegator: (req, cb) => {
+        const url = req.url ?? '';
+        const dicomweb = url.startsWith('/dicomweb/') || url.startsWith('/wado?') || url === '/wado';
+        cb(null, dicomweb
+          ? { origin: origins, methods: ['GET', 'POST'], allowedHeaders: ['Authorization', 'Accept', 'Content-Type'], exposedHeaders: ['Content-Type', 'Content-Length', 'Warning'], credentials: false, maxAge: 600 }
+          : { origin: false });
+      },
+    });
+  }
 
   app.setErrorHandler(async (err, req, reply) => {
     if (err instanceof AppError) {
@@ -118,6 +135,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
       return { actor, scope: medicalScope(actor) };
     },
     files: rt.files,
+    publicUrl: rt.config.publicUrl,
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
   await app.register(retrievalPlugin, archiveOptions);

@@ -39,6 +39,13 @@ export interface EnkakuConfig {
    * WebAuthn origin and relying-party id; unset, the request's own Host is used.
    */
   publicUrl: string | undefined;
+  /**
+   * Origins (scheme://host[:port]) allowed to call the DICOMweb API from a browser, e.g. an
+   * OHIF deployment using Enkaku as its data source; empty: no cross-origin access.
+   */
+  dicomwebCorsOrigins: string[];
+  /** Memory for decoded frames kept by the rendering engine, in bytes. */
+  renderCacheBytes: number;
   /** Largest STOW-RS request body accepted, in bytes. */
   maxUploadBytes: number;
   logLevel: string;
@@ -58,6 +65,24 @@ function tlsVersion(v: string | undefined): 'TLSv1.2' | 'TLSv1.3' {
   if (v === undefined || v === 'TLSv1.2' || v === '1.2') return 'TLSv1.2';
   if (v === 'TLSv1.3' || v === '1.3') return 'TLSv1.3';
   throw new Error(`ENKAKU_TLS_MIN_VERSION must be TLSv1.2 or TLSv1.3, got "${v}"`);
+}
+
+/** ENKAKU_DICOMWEB_CORS_ORIGINS: comma-separated origins; each must be scheme://host[:port]. */
+function corsOrigins(raw: string | undefined): string[] {
+  if (!raw) return [];
+  return raw.split(',').map((o) => o.trim()).filter(Boolean).map((o) => {
+    if (o === '*') throw new Error('ENKAKU_DICOMWEB_CORS_ORIGINS must list origins; "*" would let any web page read medical data with a stolen token');
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new Error(`ENKAKU_DICOMWEB_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port])`);
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== o.replace(/\/+$/, '')) {
+      throw new Error(`ENKAKU_DICOMWEB_CORS_ORIGINS: "${o}" is not an origin (scheme://host[:port], no path)`);
+    }
+    return url.origin;
+  });
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -102,6 +127,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     },
     hl7: { port: int(env, 'ENKAKU_HL7_PORT', 2575) },
     publicUrl: str(env, 'ENKAKU_PUBLIC_URL')?.replace(/\/+$/, ''),
+    dicomwebCorsOrigins: corsOrigins(str(env, 'ENKAKU_DICOMWEB_CORS_ORIGINS')),
+    renderCacheBytes: int(env, 'ENKAKU_RENDER_CACHE_MB', 256) * 1024 * 1024,
     auditSyslog: {
       host: str(env, 'ENKAKU_AUDIT_SYSLOG_HOST'),
       port: int(env, 'ENKAKU_AUDIT_SYSLOG_PORT', 6514),

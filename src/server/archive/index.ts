@@ -7,6 +7,7 @@ import type { BlobStore } from '../platform/blobs/index.ts';
 import { registerStow } from './dicomweb/stow.ts';
 import { registerQido } from './dicomweb/qido.ts';
 import { registerWado } from './dicomweb/wado.ts';
+import { registerMetadata } from './dicomweb/metadata.ts';
 import type { QueryRepository } from './repository.ts';
 import type { AuditService } from '../audit/index.ts';
 import type { IntakeService } from './service.ts';
@@ -34,11 +35,14 @@ export interface ArchivePluginOptions {
   retriever(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
   /** Reads stored files with their SHA-256 checked. */
   files: VerifiedReader;
+  /** Public base URL (ENKAKU_PUBLIC_URL) for URLs in responses. */
+  publicUrl: string | undefined;
 }
 
 /** Registers DICOM retrieval: WADO-RS under `/dicomweb` and WADO-URI at `/wado` (at the root). */
 export async function retrievalPlugin(app: FastifyInstance, opts: ArchivePluginOptions): Promise<void> {
   registerWado(app, opts);
+  registerMetadata(app, opts);
 }
 
 /** Registers the DICOMweb routes under the current prefix (`/dicomweb`). */
