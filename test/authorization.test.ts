@@ -99,7 +99,15 @@ const RULES: Record<string, Rule> = {
   'GET /dicomweb/studies/:study/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/metadata' },
   'GET /dicomweb/studies/:study/series/:series/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/metadata' },
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/metadata': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/metadata' },
+  // Rendered pixels are what reading terminals get (thin client, S6): the same readers.
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/rendered': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/rendered' },
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/rendered': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/1/rendered' },
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/thumbnail': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/thumbnail' },
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/1/thumbnail' },
+  'GET /dicomweb/studies/:study/series/:series/thumbnail': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/thumbnail' },
+  'GET /dicomweb/studies/:study/thumbnail': { allowed: READERS, url: () => '/dicomweb/studies/1.2.3/thumbnail' },
   // DICOM retrieval (WADO-RS, WADO-URI) is for facility systems' tokens only: thin client (S6).
+  'GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/frames/1' },
   'GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/:tag': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5/bulkdata/00091001' },
   'GET /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
   'GET /dicomweb/studies/:study/series/:series': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4' },

@@ -136,6 +136,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     },
     files: rt.files,
     publicUrl: rt.config.publicUrl,
+    renderer: rt.renderer,
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
   await app.register(retrievalPlugin, archiveOptions);

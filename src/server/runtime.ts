@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
 import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
-import { IntakeService, QueryRepository, VerifiedReader } from './archive/index.ts';
+import { IntakeService, QueryRepository, RenderEngine, VerifiedReader } from './archive/index.ts';
 
 /** Everything a running Enkaku needs. */
 export interface Runtime {
@@ -31,6 +31,8 @@ export interface Runtime {
   queries: QueryRepository;
   /** Reads stored instances with their SHA-256 checked; mismatches raise an integrity alert. */
   files: VerifiedReader;
+  /** Server-side rendering of stored images (bounded memory cache, ENKAKU_RENDER_CACHE_MB). */
+  renderer: RenderEngine;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -94,6 +96,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     audit,
     intake: new IntakeService(db.kysely, blobs, log, audit),
     queries: new QueryRepository(db.kysely),
+    renderer: new RenderEngine({ cacheBytes: config.renderCacheBytes }),
     files: new VerifiedReader(blobs, async (sopInstanceUid, blobSha256) => {
       log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
       await alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });

@@ -8,6 +8,9 @@ import { registerStow } from './dicomweb/stow.ts';
 import { registerQido } from './dicomweb/qido.ts';
 import { registerWado } from './dicomweb/wado.ts';
 import { registerMetadata } from './dicomweb/metadata.ts';
+import { registerFrames } from './dicomweb/frames.ts';
+import { registerRendered } from './dicomweb/rendered.ts';
+import type { RenderEngine } from './render/index.ts';
 import type { QueryRepository } from './repository.ts';
 import type { AuditService } from '../audit/index.ts';
 import type { IntakeService } from './service.ts';
@@ -19,6 +22,7 @@ export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
 export { VerifiedReader, type StoredRef } from './read.ts';
+export { RenderEngine, initRenderCodecs } from './render/index.ts';
 
 /** Options of the archive's HTTP plugin. */
 export interface ArchivePluginOptions {
@@ -37,12 +41,16 @@ export interface ArchivePluginOptions {
   files: VerifiedReader;
   /** Public base URL (ENKAKU_PUBLIC_URL) for URLs in responses. */
   publicUrl: string | undefined;
+  /** The rendering engine (rendered and thumbnail resources). */
+  renderer: RenderEngine;
 }
 
 /** Registers DICOM retrieval: WADO-RS under `/dicomweb` and WADO-URI at `/wado` (at the root). */
 export async function retrievalPlugin(app: FastifyInstance, opts: ArchivePluginOptions): Promise<void> {
   registerWado(app, opts);
   registerMetadata(app, opts);
+  registerFrames(app, opts);
+  registerRendered(app, opts);
 }
 
 /** Registers the DICOMweb routes under the current prefix (`/dicomweb`). */

@@ -1,0 +1,132 @@
+/**
+ * WADO-RS rendered and thumbnail resources (PS3.18 §10.4.1.1.4, §10.4.1.1.6): display-ready
+ * PNG or JPEG made on the server, so that a reading terminal never holds DICOM (thin
+ * client, §5-1 (1), S6). Signed-in readers and facility systems may ask, within the
+ * facilities they may read. The stored file's SHA-256 is checked whenever it is read for
+ * rendering (A6); decoded frames stay in a bounded memory cache and never touch the disk.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../../platform/context.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { AuditService } from '../../audit/index.ts';
+import type { QueryRepository } from '../repository.ts';
+import type { VerifiedReader } from '../read.ts';
+import { NotAcceptableError, parseRenderedParams, type RenderEngine, type RenderRequest } from '../render/index.ts';
+
+/** What the rendered routes need. */
+export interface RenderedDeps {
+  queries: QueryRepository;
+  audit: AuditService<any>;
+  files: VerifiedReader;
+  renderer: RenderEngine;
+  reader(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
+}
+
+/**
+ * Viewing a series frame by frame makes hundreds of requests a minute. The audit trail
+ * records who viewed which series (not each frame): one entry per reader and series per
+ * window, with the first instance viewed.
+ */
+const VIEW_AUDIT_WINDOW_MS = 10 * 60 * 1000;
+
+class ViewAuditThrottle {
+  private readonly seen = new Map<string, number>();
+
+  /** True when this reader's view of this series has not been recorded within the window. */
+  due(actorKey: string, seriesUid: string, now = Date.now()): boolean {
+    const key = `${actorKey}\u0000${seriesUid}`;
+    const last = this.seen.get(key);
+    if (last !== undefined && now - last < VIEW_AUDIT_WINDOW_MS) return false;
+    this.seen.set(key, now);
+    if (this.seen.size > 50_000) {
+      for (const [k, t] of this.seen) if (now - t >= VIEW_AUDIT_WINDOW_MS) this.seen.delete(k);
+    }
+    return true;
+  }
+}
+
+function actorKey(actor: Actor): string {
+  switch (actor.kind) {
+    case 'user':
+      return `user:${actor.userId}`;
+    case 'token':
+      return `token:${actor.tokenId}`;
+    case 'device':
+      return `device:${actor.aet}`;
+    case 'system':
+      return `system:${actor.name}`;
+  }
+}
+
+type Where = { studyUid: string; seriesUid?: string; sopInstanceUid?: string };
+type InstanceRow = Awaited<ReturnType<QueryRepository['instances']>>[number];
+
+/** Registers rendered and thumbnail routes (full paths under `/dicomweb`). */
+export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void {
+  const throttle = new ViewAuditThrottle();
+
+  /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
+  const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {
+    const eq = (v: string | undefined) => (v ? { kind: 'equals' as const, value: v } : undefined);
+    const rows = await deps.queries.instances({ scope, studyUid: eq(where.studyUid), seriesUid: eq(where.seriesUid), sopInstanceUid: eq(where.sopInstanceUid), limit: where.sopInstanceUid ? 1 : 5000, offset: 0 });
+    if (rows.length === 0) throw new AppError('not_found', 'no such study, series or instance');
+    if (rows.length === 1) return rows[0]!;
+    const firstSeries = rows[0]!.series_uid;
+    const inSeries = rows.filter((r) => r.series_uid === firstSeries).sort((a, b) => (a.instance_number ?? 0) - (b.instance_number ?? 0));
+    return inSeries[Math.floor((inSeries.length - 1) / 2)]!;
+  };
+
+  const answer = async (req: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply: FastifyReply, where: Where, kind: 'rendered' | 'thumbnail', frame: number): Promise<void> => {
+    let request: RenderRequest;
+    try {
+      request = parseRenderedParams(req.query, req.headers.accept, kind);
+    } catch (err) {
+      if (err instanceof NotAcceptableError) {
+        reply.code(406).send({ error: 'not_acceptable', message: err.message });
+        return;
+      }
+      throw err;
+    }
+    request.frame = frame;
+    const { actor, scope } = await deps.reader(req);
+    const row = await pick(scope, where);
+    const image = await deps.renderer.render({ key: row.blob_sha256, bytes: () => deps.files.read(row) }, request);
+    if (throttle.due(actorKey(actor), row.series_uid)) {
+      await deps.audit.record({
+        actor,
+        action: 'series.view',
+        object: { type: 'series', id: row.series_uid },
+        facilityId: row.facility_id,
+        details: { study: row.study_uid, firstInstance: row.sop_instance_uid, resource: kind },
+      });
+    }
+    // PS3.18 §8.3.5.1.1: unsupported annotation values are ignored with a warning.
+    if (request.ignoredAnnotations.length) reply.header('warning', `299 ${req.host}: The following annotation values are not supported: ${request.ignoredAnnotations.join(',')}`);
+    reply.header('content-type', image.contentType).send(image.body);
+  };
+
+  type Q = { Querystring: Record<string, unknown> };
+  const frameNumber = (text: string): number => {
+    if (!/^\d{1,6}$/.test(text)) throw new AppError('bad_request', 'rendered frames: give one frame number (1-based)');
+    const n = Number(text);
+    if (n < 1) throw new AppError('bad_request', 'frame numbers start at 1');
+    return n;
+  };
+
+  app.get<Q & { Params: { study: string; series: string; instance: string } }>('/dicomweb/studies/:study/series/:series/instances/:instance/rendered', (req, reply) =>
+    answer(req, reply, { studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance }, 'rendered', 1),
+  );
+  app.get<Q & { Params: { study: string; series: string; instance: string; frames: string } }>('/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/rendered', (req, reply) =>
+    answer(req, reply, { studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance }, 'rendered', frameNumber(req.params.frames)),
+  );
+  app.get<Q & { Params: { study: string; series: string; instance: string } }>('/dicomweb/studies/:study/series/:series/instances/:instance/thumbnail', (req, reply) =>
+    answer(req, reply, { studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance }, 'thumbnail', 1),
+  );
+  app.get<Q & { Params: { study: string; series: string; instance: string; frames: string } }>('/dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail', (req, reply) =>
+    answer(req, reply, { studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance }, 'thumbnail', frameNumber(req.params.frames)),
+  );
+  app.get<Q & { Params: { study: string; series: string } }>('/dicomweb/studies/:study/series/:series/thumbnail', (req, reply) =>
+    answer(req, reply, { studyUid: req.params.study, seriesUid: req.params.series }, 'thumbnail', 1),
+  );
+  app.get<Q & { Params: { study: string } }>('/dicomweb/studies/:study/thumbnail', (req, reply) => answer(req, reply, { studyUid: req.params.study }, 'thumbnail', 1));
+}

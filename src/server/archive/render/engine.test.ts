@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { generateSeries } from '../dicom/synthetic.ts';
+import { FrameCache } from './cache.ts';
+import { RenderEngine } from './engine.ts';
+import { RenderParamError } from './errors.ts';
+import { parseRenderedParams } from './params.ts';
+import { fixtureFile } from './test-fixtures.ts';
+
+const ct = [...generateSeries({ modality: 'CT', count: 5, rows: 96, columns: 96, seed: 11 })].map((i) => i.bytes);
+/** CR is 428 x 352 mm: 107 x 88 pixels of 4 mm. */
+const [cr] = [...generateSeries({ modality: 'CR', count: 1, rows: 107, columns: 88, seed: 11 })].map((i) => i.bytes);
+const params = (query: Record<string, unknown>, accept = 'image/png') => parseRenderedParams(query, accept, 'rendered');
+
+describe('viewport (PS3.18 §8.3.5.1.3)', () => {
+  const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+
+  it('scales to fit inside the viewport keeping the aspect ratio', async () => {
+    const square = await engine.renderPixels({ key: 'ct0', bytes: ct[0]! }, params({ viewport: '48,24' }));
+    assert.deepEqual([square.width, square.height, square.data.length], [24, 24, 24 * 24]);
+    const tall = await engine.render({ key: 'cr', bytes: cr! }, params({ viewport: '64,64' }));
+    assert.deepEqual([tall.width, tall.height], [53, 64]);
+    const up = await engine.render({ key: 'ct0', bytes: ct[0]! }, params({ viewport: '192,300' }));
+    assert.deepEqual([up.width, up.height], [192, 192]);
+  });
+
+  it('gives thumbnails 128x128 at most', async () => {
+    const thumb = await engine.render({ key: 'cr', bytes: cr! }, parseRenderedParams({}, undefined, 'thumbnail'));
+    assert.deepEqual([thumb.width, thumb.height, thumb.contentType], [105, 128, 'image/jpeg']);
+  });
+
+  it('crops the source region and flips it when sw or sh is negative', async () => {
+    const file = fixtureFile({ rows: 2, columns: 3, photometric: 'MONOCHROME2', bitsAllocated: 8, pixels: Uint8Array.from([0, 100, 200, 10, 110, 210]) });
+    const at = (query: Record<string, unknown>) => engine.renderPixels({ key: 'tiny', bytes: file }, { ...params(query), window: { center: 127.5, width: 255, fn: 'LINEAR_EXACT' } });
+    assert.deepEqual([...(await at({})).data], [0, 100, 200, 10, 110, 210]);
+    assert.deepEqual([...(await at({ viewport: '3,2,0,0,-3,2' })).data], [200, 100, 0, 210, 110, 10]);
+    assert.deepEqual([...(await at({ viewport: '3,2,0,0,3,-2' })).data], [10, 110, 210, 0, 100, 200]);
+    const region = await at({ viewport: '2,1,1,1,2,1' });
+    assert.deepEqual([region.width, region.height, ...region.data], [2, 1, 110, 210]);
+    await assert.rejects(at({ viewport: '10,10,5,5,2,2' }), RenderParamError);
+  });
+});
+
+describe('encoding', () => {
+  const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+
+  it('writes PNG that decodes to exactly the rendered pixels', async () => {
+    for (const [key, bytes] of [['ct1', ct[1]!], ['cr', cr!]] as const) {
+      const raw = await engine.renderPixels({ key, bytes }, params({}));
+      const png = await engine.render({ key, bytes }, params({}));
+      assert.equal(png.contentType, 'image/png');
+      assert.deepEqual([...png.body.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      assert.equal(png.body[25], 0, 'PNG colour type 0: grayscale');
+      const back = await sharp(png.body).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+      assert.equal(back.info.channels, 1);
+      assert.deepEqual([back.info.width, back.info.height], [raw.width, raw.height]);
+      assert.ok(Buffer.from(raw.data).equals(back.data), `${key}: decoded PNG differs from the rendered pixels`);
+    }
+  });
+
+  it('writes colour PNG that decodes to exactly the rendered RGB', async () => {
+    const rgb = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    const file = fixtureFile({ rows: 3, columns: 4, photometric: 'RGB', bitsAllocated: 8, samplesPerPixel: 3, pixels: rgb });
+    const png = await engine.render({ key: 'rgb', bytes: file }, params({}));
+    assert.equal(png.body[25], 2, 'PNG colour type 2: truecolour');
+    const back = await sharp(png.body).raw().toBuffer();
+    assert.ok(back.equals(Buffer.from(rgb)));
+  });
+
+  it('writes scaled PNG equal to the scaled pixels', async () => {
+    const raw = await engine.renderPixels({ key: 'ct1', bytes: ct[1]! }, params({ viewport: '40,40' }));
+    const png = await engine.render({ key: 'ct1', bytes: ct[1]! }, params({ viewport: '40,40' }));
+    const back = await sharp(png.body).toColourspace('b-w').raw().toBuffer();
+    assert.ok(Buffer.from(raw.data).equals(back));
+  });
+
+  it('writes baseline JPEG of the requested size and quality', async () => {
+    const jpeg = await engine.render({ key: 'ct1', bytes: ct[1]! }, params({ viewport: '64,64', quality: '80' }, 'image/jpeg'));
+    assert.equal(jpeg.contentType, 'image/jpeg');
+    assert.deepEqual([...jpeg.body.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+    const meta = await sharp(jpeg.body).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height, meta.isProgressive], ['jpeg', 64, 64, false]);
+    const best = await engine.render({ key: 'ct1', bytes: ct[1]! }, params({ viewport: '64,64', quality: '100' }, 'image/jpeg'));
+    assert.ok(best.body.length > jpeg.body.length, 'quality 100 is larger than quality 80');
+  });
+});
+
+describe('frame cache', () => {
+  it('re-windows a cached frame without decoding it again', async () => {
+    const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+    let reads = 0;
+    const source = { key: 'ct2', bytes: async () => (reads++, ct[2]!) };
+    const soft = await engine.renderPixels(source, params({ window: '40,400,linear' }));
+    const lung = await engine.renderPixels(source, params({ window: '-600,1500,linear' }));
+    assert.notDeepEqual(soft.data, lung.data);
+    assert.equal(engine.stats().decodes, 1);
+    assert.equal(engine.stats().cache.hits, 1);
+    assert.equal(reads, 1, 'the file is read only for the decode');
+  });
+
+  it('stays within its byte limit, evicting the least recently used frames', async () => {
+    const frameBytes = 96 * 96 * 2;
+    const engine = new RenderEngine({ cacheBytes: frameBytes * 2 + 100 });
+    for (let i = 0; i < 5; i++) await engine.render({ key: `ct${i}`, bytes: ct[i]! }, params({}));
+    const s = engine.stats();
+    assert.ok(s.cache.bytes <= s.cache.limit, `${s.cache.bytes} bytes cached, limit ${s.cache.limit}`);
+    assert.equal(s.cache.entries, 2);
+    assert.equal(s.cache.evictions, 3);
+    await engine.render({ key: 'ct4', bytes: ct[4]! }, params({}));
+    assert.equal(engine.stats().decodes, 5, 'the most recent frame is still cached');
+    await engine.render({ key: 'ct0', bytes: ct[0]! }, params({}));
+    assert.equal(engine.stats().decodes, 6, 'the oldest frame was evicted');
+  });
+
+  it('does not keep an entry larger than the whole cache', () => {
+    const cache = new FrameCache<string>(10);
+    assert.equal(cache.set('big', 'x', 11), false);
+    assert.equal(cache.set('a', 'a', 6), true);
+    assert.equal(cache.set('b', 'b', 6), true);
+    assert.deepEqual([cache.has('a'), cache.has('b'), cache.stats().bytes], [false, true, 6]);
+  });
+});

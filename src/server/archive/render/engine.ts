@@ -1,0 +1,263 @@
+/**
+ * The server-side rendering engine: a stored DICOM instance in, display-ready PNG or JPEG
+ * out (PS3.18 §10.4.1.1.4 rendered resources, PS3.4 N.2 display pipeline). Thin clients
+ * never receive DICOM pixels.
+ *
+ * Per request: find the decoded frame in the {@link FrameCache} (or decode it: native
+ * grayscale by Enkaku's own reader, the rest by dcmjs-imaging), apply Modality LUT, VOI,
+ * MONOCHROME1 inversion and the optional output LUT through one lookup table, crop and flip
+ * the source region, then scale and encode with sharp.
+ */
+import sharp, { type JpegOptions, type Sharp } from 'sharp';
+import { FrameCache, type FrameCacheStats } from './cache.ts';
+import { decodeFrame, decodedBytes, type DecodedFrame } from './decode.ts';
+import { RenderParamError } from './errors.ts';
+import { checkOutputLut, renderGray } from './gray.ts';
+import { readImageInfo } from './image-info.ts';
+import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
+
+// libvips keeps recently used images in its own cache; rendered frames must stay within the
+// bounded FrameCache, so that cache is off for the whole process.
+sharp.cache(false);
+
+/** PNG: lossless; a low zlib level because latency matters more than bytes on a LAN. */
+const PNG_COMPRESSION_LEVEL = 1;
+
+/**
+ * JPEG: baseline Huffman coding with the standard tables (PS3.18 §8.7.4 asks for the baseline
+ * 8-bit process); Huffman table optimisation and mozjpeg's trellis cost more time than the
+ * few kilobytes they save. Colour keeps full chroma resolution at quality 90 and above.
+ */
+function jpegOptions(quality: number): JpegOptions {
+  return { quality, mozjpeg: false, optimiseCoding: false, progressive: false, chromaSubsampling: quality >= 90 ? '4:4:4' : '4:2:0' };
+}
+
+/** A stored instance to render. */
+export interface RenderSource {
+  /** Stable identity of the file's bytes (its SHA-256): frames are cached under it. */
+  key: string;
+  /**
+   * The whole Part 10 file (preamble, "DICM", file meta, data set), or a function that
+   * reads it; the function is called only when the frame is not cached.
+   */
+  bytes: Buffer | (() => Promise<Buffer>);
+}
+
+/** An encoded rendered frame. */
+export interface RenderedImage {
+  body: Buffer;
+  contentType: RenderedMediaType;
+  width: number;
+  height: number;
+  /** Number of frames in the instance. */
+  frames: number;
+}
+
+/** Display pixels before encoding: 8-bit gray (1 channel) or RGB (3 channels), row by row. */
+export interface RenderedPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** Number of frames in the instance. */
+  frames: number;
+}
+
+/** Counters of the engine. */
+export interface RenderStats {
+  /** Frames decoded since the engine was made (cache misses that reached the decoder). */
+  decodes: number;
+  cache: FrameCacheStats;
+}
+
+interface CachedFrame {
+  frame: DecodedFrame;
+  frames: number;
+}
+
+/** Pixels after the display stages and the source region, with the size to scale them to. */
+interface Prepared {
+  /** The pixels; `shared` when they are the cached frame itself (not to be handed out). */
+  data: Uint8Array;
+  shared: boolean;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  frames: number;
+  target: { width: number; height: number } | undefined;
+}
+
+/** Applies an output LUT to each channel of 8-bit RGB (see OutputLut in gray.ts). */
+function colorThroughLut(rgb: Uint8Array, lut: Uint8Array): Uint8Array {
+  const map = new Uint8Array(256);
+  const top = lut.length - 1;
+  for (let v = 0; v < 256; v++) map[v] = lut[Math.round((v * top) / 255)]!;
+  const out = new Uint8Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) out[i] = map[rgb[i]!]!;
+  return out;
+}
+
+/**
+ * The source region of the viewport (PS3.18 §8.3.5.1.3) in whole pixels, clipped to the
+ * image, with its flips.
+ * @throws RenderParamError when the region lies outside the image
+ */
+function sourceRegion(vp: Viewport | undefined, width: number, height: number): { x: number; y: number; w: number; h: number; flipX: boolean; flipY: boolean } {
+  const sx = vp?.sx ?? 0;
+  const sy = vp?.sy ?? 0;
+  const x0 = Math.min(width, Math.max(0, Math.round(sx)));
+  const y0 = Math.min(height, Math.max(0, Math.round(sy)));
+  const x1 = vp?.sw === undefined ? width : Math.min(width, Math.round(sx + Math.abs(vp.sw)));
+  const y1 = vp?.sh === undefined ? height : Math.min(height, Math.round(sy + Math.abs(vp.sh)));
+  if (x1 - x0 < 1 || y1 - y0 < 1) throw new RenderParamError('viewport', `the source region lies outside the ${width}x${height} image`);
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0, flipX: (vp?.sw ?? 1) < 0, flipY: (vp?.sh ?? 1) < 0 };
+}
+
+/** Copies a region of an interleaved image, mirrored as asked; returns the input when nothing changes. */
+function cropAndFlip(
+  src: Uint8Array, width: number, height: number, channels: number,
+  r: { x: number; y: number; w: number; h: number; flipX: boolean; flipY: boolean },
+): Uint8Array {
+  if (r.x === 0 && r.y === 0 && r.w === width && r.h === height && !r.flipX && !r.flipY) return src;
+  const out = new Uint8Array(r.w * r.h * channels);
+  const rowBytes = r.w * channels;
+  for (let y = 0; y < r.h; y++) {
+    const sy = r.flipY ? r.y + r.h - 1 - y : r.y + y;
+    const from = (sy * width + r.x) * channels;
+    const to = y * rowBytes;
+    if (!r.flipX) {
+      out.set(src.subarray(from, from + rowBytes), to);
+      continue;
+    }
+    for (let x = 0; x < r.w; x++) {
+      const s = from + (r.w - 1 - x) * channels;
+      const d = to + x * channels;
+      for (let c = 0; c < channels; c++) out[d + c] = src[s + c]!;
+    }
+  }
+  return out;
+}
+
+/** The largest size inside the viewport with the region's aspect ratio (PS3.18 §8.3.5.1.3). */
+function fitInside(w: number, h: number, vp: Viewport): { width: number; height: number } {
+  const scale = Math.min(vp.width / w, vp.height / h);
+  return {
+    width: Math.min(vp.width, Math.max(1, Math.round(w * scale))),
+    height: Math.min(vp.height, Math.max(1, Math.round(h * scale))),
+  };
+}
+
+/**
+ * A sharp pipeline over raw display pixels. One-channel input stays one channel (sharp would
+ * otherwise widen it to sRGB): gray PNG and JPEG, and raw gray output.
+ */
+function pipeline(p: Prepared): Sharp {
+  let img = sharp(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), { raw: { width: p.width, height: p.height, channels: p.channels } });
+  if (p.target) img = img.resize(p.target.width, p.target.height, { fit: 'fill', kernel: 'lanczos3' });
+  return p.channels === 1 ? img.toColourspace('b-w') : img;
+}
+
+/**
+ * Renders stored DICOM instances to PNG or JPEG, keeping decoded frames in a bounded
+ * in-memory LRU cache so that re-windowing or re-sizing a frame does not decode it again.
+ * One engine serves the whole process.
+ */
+export class RenderEngine {
+  private readonly cache: FrameCache<CachedFrame>;
+  private readonly pending = new Map<string, Promise<CachedFrame>>();
+  private decodes = 0;
+
+  /** @param opts.cacheBytes most bytes of decoded frames kept in memory (0 disables the cache) */
+  constructor(opts: { cacheBytes: number }) {
+    this.cache = new FrameCache<CachedFrame>(opts.cacheBytes);
+  }
+
+  /** The decoded frame, from the cache or decoded now (concurrent requests share one decode). */
+  private async frame(source: RenderSource, frame: number): Promise<CachedFrame> {
+    const key = `${source.key}:${frame}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const inflight = this.pending.get(key);
+    if (inflight) return inflight;
+    const work = (async () => {
+      const bytes = typeof source.bytes === 'function' ? await source.bytes() : source.bytes;
+      const info = readImageInfo(bytes);
+      const decoded = await decodeFrame(info, frame);
+      this.decodes++;
+      const entry: CachedFrame = { frame: decoded, frames: info.frames };
+      this.cache.set(key, entry, decodedBytes(decoded));
+      return entry;
+    })();
+    this.pending.set(key, work);
+    try {
+      return await work;
+    } finally {
+      this.pending.delete(key);
+    }
+  }
+
+  private async prepare(source: RenderSource, req: RenderRequest): Promise<Prepared> {
+    const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
+    const { frame, frames } = await this.frame(source, req.frame ?? 1);
+    let display: Uint8Array;
+    let channels: 1 | 3;
+    if (frame.kind === 'gray') {
+      display = renderGray(frame, req.window, lut);
+      channels = 1;
+    } else {
+      // The VOI LUT applies only to grayscale values (PS3.4 N.2.1.3): colour ignores `window`.
+      display = lut ? colorThroughLut(frame.pixels, lut) : frame.pixels;
+      channels = 3;
+    }
+    const region = sourceRegion(req.viewport, frame.width, frame.height);
+    const data = cropAndFlip(display, frame.width, frame.height, channels, region);
+    let target: Prepared['target'];
+    if (req.viewport) {
+      const fit = fitInside(region.w, region.h, req.viewport);
+      if (fit.width !== region.w || fit.height !== region.h) target = fit;
+    }
+    return { data, shared: frame.kind === 'rgb' && data === frame.pixels, width: region.w, height: region.h, channels, frames, target };
+  }
+
+  /**
+   * Renders one frame to display pixels (before encoding, after viewport scaling): 8-bit
+   * gray for MONOCHROME1/2, 8-bit RGB for colour.
+   * @throws FrameOutOfRangeError when `req.frame` does not exist (400 below 1, 404 past the end)
+   * @throws RenderParamError when the viewport's source region lies outside the image (400)
+   * @throws RenderUnsupportedError when the instance cannot be rendered (422)
+   * @throws DicomParseError when the file is not valid DICOM
+   * @throws RangeError when `req.outputLut` breaks its contract (a caller's bug)
+   */
+  async renderPixels(source: RenderSource, req: RenderRequest): Promise<RenderedPixels> {
+    const p = await this.prepare(source, req);
+    if (!p.target) return { data: p.shared ? p.data.slice() : p.data, width: p.width, height: p.height, channels: p.channels, frames: p.frames };
+    const out = await pipeline(p).raw().toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height, channels: p.channels, frames: p.frames };
+  }
+
+  /**
+   * Renders one frame and encodes it: PNG (lossless) or JPEG baseline (PS3.18 §8.7.4,
+   * quality `req.quality`).
+   * @throws the errors of {@link RenderEngine.renderPixels}
+   */
+  async render(source: RenderSource, req: RenderRequest): Promise<RenderedImage> {
+    const p = await this.prepare(source, req);
+    const img = pipeline(p);
+    const body =
+      req.mediaType === 'image/png'
+        ? await img.png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
+        : await img.jpeg(jpegOptions(req.quality)).toBuffer();
+    const size = p.target ?? { width: p.width, height: p.height };
+    return { body, contentType: req.mediaType, width: size.width, height: size.height, frames: p.frames };
+  }
+
+  /** Forgets the cached frames of one instance (e.g. when it is deleted). */
+  forget(key: string): void {
+    this.cache.deletePrefix(`${key}:`);
+  }
+
+  /** Counters: decodes, cache entries, bytes, hits, misses, evictions. */
+  stats(): RenderStats {
+    return { decodes: this.decodes, cache: this.cache.stats() };
+  }
+}
