@@ -248,3 +248,34 @@ test('what an allowed role sees is limited to its facilities', async () => {
   const auditAll = (await get('auditor', '/api/audit?action=study.view&limit=1000')).json() as { entries: unknown[] };
   assert.equal(auditAll.entries.length, 2, 'the provider auditor sees both');
 });
+
+test('every read path shows a facility user only its own facility; provider readers see the facilities they serve', async () => {
+  const { generateSeries } = await import('../src/server/archive/dicom/synthetic.ts');
+  const studies: Record<'A' | 'B', { study: string; series: string; sop: string }> = {} as never;
+  for (const [name, facilityId] of [['A', ids.facilityA], ['B', ids.facilityB]] as const) {
+    const write = (await rt.tokens.create(OP, { facilityId, name: 'pacs', scopes: ['dicomweb:write'] })).token;
+    const [inst] = [...generateSeries({ modality: 'CT', count: 1, rows: 16, columns: 16, seed: name === 'A' ? 1 : 2 })];
+    const body = Buffer.concat([Buffer.from('--xx\r\nContent-Type: application/dicom\r\n\r\n'), inst!.bytes, Buffer.from('\r\n--xx--\r\n')]);
+    const res = await app.inject({ method: 'POST', url: '/dicomweb/studies', headers: { authorization: `Bearer ${write}`, 'content-type': 'multipart/related; type="application/dicom"; boundary=xx' }, payload: body });
+    assert.equal(res.statusCode, 200);
+    studies[name] = { study: inst!.studyInstanceUid, series: inst!.seriesInstanceUid, sop: inst!.sopInstanceUid };
+  }
+  const as = (who: Who, url: string) => app.inject({ method: 'GET', url, headers: { cookie: `enkaku_session=${sessions.get(who)!.cookie}`, accept: 'image/png, application/dicom+json' } });
+  const paths = (s: { study: string; series: string; sop: string }) => [
+    `/dicomweb/studies?StudyInstanceUID=${s.study}`,
+    `/dicomweb/studies/${s.study}/series`,
+    `/dicomweb/studies/${s.study}/series/${s.series}/instances`,
+    `/dicomweb/studies/${s.study}/metadata`,
+    `/dicomweb/studies/${s.study}/series/${s.series}/instances/${s.sop}/rendered`,
+    `/dicomweb/studies/${s.study}/thumbnail`,
+  ];
+  for (const who of ['attendingA', 'techA'] as const) {
+    for (const url of paths(studies.A)) assert.equal((await as(who, url)).statusCode, 200, `${who} reads its own facility: ${url}`);
+    for (const url of paths(studies.B)) assert.ok([204, 404].includes((await as(who, url)).statusCode), `${who} must not see facility B: ${url}`);
+  }
+  for (const who of ['radiologist', 'mgmt'] as const) {
+    for (const s of [studies.A, studies.B]) for (const url of paths(s)) assert.equal((await as(who, url)).statusCode, 200, `${who} reads served facilities: ${url}`);
+  }
+  const listA = (await as('attendingA', '/dicomweb/studies')).json() as Array<Record<string, { Value?: string[] }>>;
+  assert.deepEqual(listA.map((s) => s['0020000D']!.Value![0]), [studies.A.study], 'a facility user\'s search lists its facility only');
+});
