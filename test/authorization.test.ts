@@ -86,6 +86,10 @@ const RULES: Record<string, Rule> = {
   'POST /api/admin/licences/:id/revoke': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/admin/licences/${ids.licence}/revoke` },
   'GET /api/alerts': { allowed: ['sysadmin', 'auditor', 'auditorB'] },
   'POST /api/alerts/:id/ack': { allowed: ['sysadmin'], url: (ids) => `/api/alerts/${ids.alert}/ack` },
+  // Background jobs (priors fetches): seen like their facility's medical data, and by system administrators; only they retry.
+  'GET /api/jobs': { allowed: [...READERS, 'sysadmin'] },
+  'GET /api/jobs/:id': { allowed: [...READERS, 'sysadmin'], url: () => '/api/jobs/00000000-0000-4000-8000-000000000000' },
+  'POST /api/jobs/:id/retry': { allowed: ['sysadmin'], url: () => '/api/jobs/00000000-0000-4000-8000-000000000000/retry' },
   'GET /api/audit': { allowed: ['auditor', 'auditorB'] },
   'GET /api/audit/fhir': { allowed: ['auditor', 'auditorB'] },
   // QIDO-RS: facility staff and the provider's readers, each within the facilities they may read.

@@ -15,6 +15,7 @@ import fastifyStatic from '@fastify/static';
 import { archivePlugin, retrievalPlugin, type ArchivePluginOptions } from './archive/index.ts';
 import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
+import { registerJobRoutes } from './platform/outbox/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
 export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
@@ -108,6 +109,7 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     await rt.auth.assertRecentReauth(actor);
     await rt.alerts.note('mass-export', `user:${actor.userId}`, { userId: actor.userId, address: req.ip, route: req.routeOptions.url });
   });
+  registerJobRoutes(app as unknown as FastifyInstance, rt.jobViews, requireUser);
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');

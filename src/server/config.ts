@@ -49,6 +49,10 @@ export interface EnkakuConfig {
   /** Largest STOW-RS request body accepted, in bytes. */
   maxUploadBytes: number;
   logLevel: string;
+  /** The job worker of `serve`: how often it looks for due jobs (it also wakes when a job is enqueued). */
+  jobs: { pollMs: number };
+  /** Prior studies from the facility's PACS (W3): the fetch runs this long after a new study's first instance, so the study has arrived. */
+  priors: { delaySeconds: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -139,6 +143,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     tlsMinVersion: tlsVersion(str(env, 'ENKAKU_TLS_MIN_VERSION')),
     maxUploadBytes: int(env, 'ENKAKU_MAX_UPLOAD_BYTES', 4 * 1024 ** 3),
     logLevel: str(env, 'ENKAKU_LOG_LEVEL') ?? 'info',
+    jobs: { pollMs: Math.max(10, int(env, 'ENKAKU_JOBS_POLL_MS', 2000)) },
+    priors: { delaySeconds: int(env, 'ENKAKU_PRIORS_DELAY_SECONDS', 30) },
   };
   return {
     ...base,
@@ -147,6 +153,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     dicom: { ...base.dicom, ...overrides.dicom },
     hl7: { ...base.hl7, ...overrides.hl7 },
     auditSyslog: { ...base.auditSyslog, ...overrides.auditSyslog },
+    jobs: { ...base.jobs, ...overrides.jobs },
+    priors: { ...base.priors, ...overrides.priors },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The `enkaku` command line: serve | migrate | facility add | facility list | token create |
- * import <dir> | demo. Run `enkaku help` for usage.
+ * import <dir> | jobs list | jobs retry | demo. Run `enkaku help` for usage.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig, type EnkakuConfig } from './config.ts';
@@ -12,6 +12,8 @@ import { AppError } from './platform/errors.ts';
 import { randomInitialPassword } from './security/index.ts';
 import { AuditForwarder, SyslogSender } from './audit/index.ts';
 import { createLogger } from './platform/log.ts';
+import { JobWorker } from './platform/outbox/index.ts';
+import type { JobView } from '../shared/api.ts';
 
 const OPERATOR = { kind: 'system', name: 'cli' } as const;
 
@@ -35,6 +37,11 @@ Commands:
   token create --facility N --scope S... [--label L]
                                      create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
   import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
+  jobs list [--kind K] [--state S] [--limit N]
+                                     list background jobs, newest first (kinds: priors.fetch; states: queued,
+                                     running, done, failed): id, kind, state, attempts, facility, key, progress,
+                                     next run or end, last error
+  jobs retry <id>                    run a job again now with fresh attempts (e.g. after the PACS is back); audited
   demo                               load a demonstration facility and a synthetic CT study
   verify-audit                       check the audit trail's hash chain (exit 1 when damaged, naming the first bad entry)
 
@@ -93,9 +100,13 @@ async function startAuditForwarding(rt: Runtime): Promise<{ stop(): Promise<void
 async function serve(config: EnkakuConfig): Promise<void> {
   const rt = await createRuntime(config);
   const app = await buildApp(rt);
-  const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+  const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
   await app.listen({ host: config.http.host, port: config.http.port });
   const forwarding = await startAuditForwarding(rt);
+  // Background jobs (priors fetches) run in every serving process; PostgreSQL nodes share the queue.
+  const worker = new JobWorker(rt.jobs, { log: rt.log, pollMs: config.jobs.pollMs });
+  rt.priors.register(worker);
+  worker.start();
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);
   const setupToken = await rt.auth.issueSetupToken();
@@ -121,6 +132,8 @@ async function serve(config: EnkakuConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     rt.log.info({ event: 'shutdown' }, 'stopping');
+    // Jobs first: a C-MOVE in progress still needs the DIMSE listener to receive its instances.
+    await worker.stop();
     await dimse.close();
     await app.close();
     await forwarding?.stop();
@@ -129,6 +142,17 @@ async function serve(config: EnkakuConfig): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/** One tab-separated line of `jobs list`: id, kind, state, attempts, facility, key, progress, next run or end, last error. */
+function jobLine(j: JobView, facilityNames: Map<string, string>): string {
+  const progress = Object.entries(j.progress)
+    .filter(([, v]) => typeof v === 'number' || typeof v === 'string')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  const when = j.state === 'queued' ? `next ${j.runAfter}` : j.finishedAt ? `ended ${j.finishedAt}` : `since ${j.updatedAt}`;
+  const facility = j.facilityId ? (facilityNames.get(j.facilityId) ?? j.facilityId) : '-';
+  return [j.id, j.kind, j.state, `${j.attempts}/${j.maxAttempts}`, facility, j.key, progress || '-', when, (j.lastError ?? '').replace(/\s+/g, ' ')].join('\t');
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -251,6 +275,27 @@ async function main(argv: string[]): Promise<void> {
         if (Object.keys(s.refused).length) process.exitCode = 1;
       });
       return;
+    }
+    case 'jobs': {
+      if (sub === 'list') {
+        const { values } = parseArgs({ args: rest, options: { kind: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' } } });
+        await withRuntime(config, async (rt) => {
+          const names = new Map((await rt.facilities.list(OPERATOR)).map((f) => [f.id, f.name]));
+          const jobs = await rt.jobViews.list(OPERATOR, { kind: values.kind, state: values.state, limit: values.limit !== undefined ? Number(values.limit) : 100 });
+          for (const j of jobs) process.stdout.write(`${jobLine(j, names)}\n`);
+        });
+        return;
+      }
+      if (sub === 'retry') {
+        const id = rest[0];
+        if (!id) fail('usage: enkaku jobs retry <id>');
+        await withRuntime(config, async (rt) => {
+          const j = await rt.jobViews.retry(OPERATOR, id);
+          process.stdout.write(`job ${j.id} (${j.kind} ${j.key}) queued to run now; a running "enkaku serve" picks it up at its next poll\n`);
+        });
+        return;
+      }
+      return fail('usage: enkaku jobs list [--kind K] [--state S] [--limit N] | enkaku jobs retry <id>');
     }
     case 'demo':
       {

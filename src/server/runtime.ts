@@ -12,6 +12,10 @@ import { createLogger, type Logger } from './platform/log.ts';
 import { FacilityService } from './orders/index.ts';
 import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
+import { PriorsService } from './archive/priors/index.ts';
+import { JobQueue, JobService } from './platform/outbox/index.ts';
+import { hasRole } from './platform/context.ts';
+import { medicalScope } from './security/index.ts';
 import { IntakeService, QueryRepository, RenderEngine, VerifiedReader } from './archive/index.ts';
 
 /** Everything a running Enkaku needs. */
@@ -33,6 +37,12 @@ export interface Runtime {
   files: VerifiedReader;
   /** Server-side rendering of stored images (bounded memory cache, ENKAKU_RENDER_CACHE_MB). */
   renderer: RenderEngine;
+  /** The durable job queue (outbox); `serve` runs its worker. */
+  jobs: JobQueue;
+  /** Jobs as users see them (scoped by facility) and the administrators' retry. */
+  jobViews: JobService;
+  /** Prior studies from the facility's PACS: intake hook and `priors.fetch` handler. */
+  priors: PriorsService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -82,6 +92,12 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     }
   };
   const auth = new AuthService(new AccountRepository(db.kysely), accounts, SecretBox.open(config.dataDir), onAuthEvent);
+  const intake = new IntakeService(db.kysely, blobs, log, audit);
+  const jobs = new JobQueue(db.kysely, db.dialect);
+  // Jobs concern one facility's studies: seen like its medical data, and by system administrators.
+  const jobViews = new JobService(db.kysely, jobs, audit, (actor) => (actor.kind === 'system' || hasRole(actor, 'system-admin') ? 'all' : medicalScope(actor)));
+  const priors = new PriorsService({ db: db.kysely, config, facilities, intake, blobs, jobs, audit, log });
+  intake.onNewStudy(priors);
   return {
     config,
     log,
@@ -94,7 +110,10 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     credentials: new CredentialService(new AccountRepository(db.kysely), audit),
     alerts,
     audit,
-    intake: new IntakeService(db.kysely, blobs, log, audit),
+    intake,
+    jobs,
+    jobViews,
+    priors,
     queries: new QueryRepository(db.kysely),
     renderer: new RenderEngine({ cacheBytes: config.renderCacheBytes }),
     files: new VerifiedReader(blobs, async (sopInstanceUid, blobSha256) => {

@@ -205,3 +205,48 @@ export interface QualificationCheck {
   problems: string[];
   warnings: string[];
 }
+
+/**
+ * A background job as users see it (`GET /api/jobs?kind=&state=&limit=&offset=`, newest
+ * first; `GET /api/jobs/:id`; system administrators: `POST /api/jobs/:id/retry`). Users see
+ * the jobs of the facilities whose studies they may read. Payload and progress hold
+ * identifiers and counts only, never PHI.
+ */
+export interface JobView {
+  id: string;
+  /** e.g. `priors.fetch`. */
+  kind: string;
+  /** The natural identifier the job is keyed on (for `priors.fetch`, the Study Instance UID). */
+  key: string;
+  facilityId: string | null;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  maxAttempts: number;
+  /** Not before this time (the next attempt, after a backoff). */
+  runAfter: string;
+  lastError: string | null;
+  payload: Record<string, unknown>;
+  progress: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** Progress of a `priors.fetch` job (prior studies pulled from the facility's PACS). */
+export interface PriorsFetchProgress {
+  /** Prior studies of the patient at the PACS within the policy (years, modalities). */
+  studiesFound: number;
+  /** Those this job retrieves: of the most recent `maxStudies`, the ones Enkaku did not hold before. */
+  studiesWanted: number;
+  studiesDone: number;
+  instancesReceived: number;
+  /** Studies whose retrieval failed in the last attempt (the next attempt tries them again). */
+  failures: number;
+  /** Each wanted study by UID with its outcome. */
+  studies?: Array<{ studyUid: string; state: 'pending' | 'done' | 'failed'; instances: number; error?: string }>;
+  via?: 'get' | 'move';
+  /** Why nothing was fetched (policy off, study gone, the study itself arrived as a prior). */
+  skipped?: string;
+  /** For a study retrieved as a prior: the study it was retrieved for. */
+  priorOf?: string;
+}

@@ -51,7 +51,7 @@ describe('DIMSE intake with dcmtk', { concurrency: false }, () => {
     rt = await testRuntime();
     await rt.facilities.add(OP, { name: 'Hospital A', aets: ['MODA', 'MODA2'] });
     await rt.facilities.add(OP, { name: 'Hospital B', aets: ['MODB'] });
-    dimse = await startDimse({ config: rt.config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+    dimse = await startDimse({ config: rt.config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
     port = dimse.port;
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-dimse-'));
   });
@@ -221,7 +221,7 @@ describe('DIMSE limits', { concurrency: false }, () => {
     const rt = await testRuntime();
     const cfg = { ...rt.config, dicom: { ...rt.config.dicom, maxInstanceBytes: 10_000 } };
     await rt.facilities.add(OP, { name: 'Limit Hospital', aets: ['LIMMOD'] });
-    const listener = await startDimse({ config: cfg, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+    const listener = await startDimse({ config: cfg, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-limit-'));
     try {
       const { files } = await writeSeries(dir, { modality: 'CT', count: 1, rows: 128, columns: 128, seed: 9 });
@@ -249,7 +249,7 @@ describe('DICOM TLS', { concurrency: false }, () => {
     const rt = await testRuntime();
     const cfg = { ...rt.config, dicom: { ...rt.config.dicom, tlsCert: cert, tlsKey: key } };
     await rt.facilities.add(OP, { name: 'TLS Hospital', aets: ['TLSMOD'] });
-    const dimse = await startDimse({ config: cfg, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log });
+    const dimse = await startDimse({ config: cfg, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
     try {
       assert.equal(dimse.tls, true);
       const plain = await run('echoscu', ['-to', '5', '-ta', '5', '-aec', 'ENKAKU', '-aet', 'TLSMOD', '127.0.0.1', String(dimse.port)], 20_000);

@@ -15,7 +15,8 @@ import { nameSearchText, normaliseForSearch } from './dicom/names.ts';
 export interface InstanceProvenance {
   facilityId: string;
   callingAet: string;
-  source: 'dimse' | 'stow' | 'import';
+  /** `priors`: retrieved from the facility's PACS by Enkaku (C-GET) as a prior study. */
+  source: 'dimse' | 'stow' | 'import' | 'priors';
   transferSyntaxUid: string;
   blobSha256: string;
   datasetSha256: string;
@@ -25,6 +26,12 @@ export interface InstanceProvenance {
 
 /** Called inside the index transaction to append the audit entry of what happened (rule 3). */
 export type AuditHook = (trx: Transaction<Database>, what: { action: 'instance.store' | 'instance.conflict'; patientRef: string | null; studyId: string | null }) => Promise<void>;
+
+/**
+ * Called inside the index transaction when an instance created a study Enkaku had not
+ * seen, so that follow-up work (fetching its priors) is recorded atomically with it.
+ */
+export type NewStudyHook = (trx: Transaction<Database>, study: Study) => Promise<void>;
 
 /** Outcome of writing one instance to the index. */
 export type RecordResult =
@@ -55,8 +62,9 @@ export class ArchiveRepository {
   /**
    * Records an instance, or the fact that it duplicates or conflicts with one already
    * stored, in one transaction.
+   * @param onNewStudy - called in the transaction when this instance created its study
    */
-  async recordInstance(a: InstanceAttributes, p: InstanceProvenance, audit: AuditHook): Promise<RecordResult> {
+  async recordInstance(a: InstanceAttributes, p: InstanceProvenance, audit: AuditHook, onNewStudy?: NewStudyHook): Promise<RecordResult> {
     return this.db.transaction().execute(async (trx) => {
       const existing = await trx.selectFrom('instances').selectAll().where('sop_instance_uid', '=', a.sopInstanceUid).executeTakeFirst();
       if (existing) {
@@ -79,8 +87,9 @@ export class ArchiveRepository {
         await audit(trx, { action: 'instance.conflict', patientRef: study?.patient_ref ?? null, studyId: existing.study_ref });
         return { kind: 'conflict', instance: existing } as const;
       }
-      const study = await this.ensureStudy(trx, a, p);
-      if (!study) return { kind: 'foreign-study' } as const;
+      const ensured = await this.ensureStudy(trx, a, p);
+      if (!ensured) return { kind: 'foreign-study' } as const;
+      const { study } = ensured;
       const seriesId = await this.ensureSeries(trx, study.id, a, p);
       const instance: Instance = {
         id: randomUUID(),
@@ -114,6 +123,7 @@ export class ArchiveRepository {
         .where('id', '=', study.id)
         .execute();
       await audit(trx, { action: 'instance.store', patientRef: study.patient_ref, studyId: study.id });
+      if (ensured.created && onNewStudy) await onNewStudy(trx, study);
       return { kind: 'stored', instance } as const;
     });
   }
@@ -150,13 +160,17 @@ export class ArchiveRepository {
     return (await find())!.id;
   }
 
-  /** Finds or creates the study; undefined when the Study Instance UID belongs to another facility. */
-  private async ensureStudy(trx: Transaction<Database>, a: InstanceAttributes, p: InstanceProvenance): Promise<Study | undefined> {
+  /**
+   * Finds or creates the study (`created`: by this call); undefined when the Study
+   * Instance UID belongs to another facility.
+   */
+  private async ensureStudy(trx: Transaction<Database>, a: InstanceAttributes, p: InstanceProvenance): Promise<{ study: Study; created: boolean } | undefined> {
     const find = () => trx.selectFrom('studies').selectAll().where('study_uid', '=', a.studyInstanceUid).executeTakeFirst();
     let study = await find();
+    let created = false;
     if (!study) {
       const patientRef = await this.ensurePatient(trx, a, p);
-      await trx
+      const inserted = await trx
         .insertInto('studies')
         .values({
           id: randomUUID(),
@@ -178,11 +192,12 @@ export class ArchiveRepository {
           updated_at: p.receivedAt,
         })
         .onConflict((oc) => oc.column('study_uid').doNothing())
-        .execute();
+        .executeTakeFirst();
+      created = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
       study = await find();
     }
     if (!study || study.facility_id !== p.facilityId) return undefined;
-    return study;
+    return { study, created };
   }
 
   private async ensureSeries(trx: Transaction<Database>, studyId: string, a: InstanceAttributes, p: InstanceProvenance): Promise<string> {
@@ -303,6 +318,26 @@ function whereName<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, prefix:
   return qb.where((eb: any) => eb.or([test('name_alphabetic'), test('name_ideographic'), test('name_phonetic')])) as QB;
 }
 
+/**
+ * The order of study searches: newest first, ties by id. Every key descends, so one
+ * backward scan of an index on (study_date, study_time, id) yields the order.
+ */
+function newestFirst<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, table: string): QB {
+  return qb.orderBy(`${table}.study_date`, 'desc').orderBy(`${table}.study_time`, 'desc').orderBy(`${table}.id`, 'desc') as QB;
+}
+
+/**
+ * Most patients whose studies a search reads through their patient ids; more matches
+ * mean a common name, and walking the newest studies first is cheaper. The point where
+ * the two cost the same was measured with a million studies of 300,000 patients; fuzzy
+ * matches cost more to list (a trigram index needs its rows checked).
+ */
+const PATIENT_LIST = 4000;
+const FUZZY_PATIENT_LIST = 3000;
+
+/** Most distinct modality lists merged for ModalitiesInStudy; beyond, series are checked per study. */
+const MAX_MODALITY_LISTS = 64;
+
 /** Read side of the index for QIDO-RS and DIMSE C-FIND. */
 export class QueryRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -311,27 +346,105 @@ export class QueryRepository {
     return scope === 'all' ? qb : (qb.where(sql.ref(column), 'in', scope.length ? [...scope] : ['']) as QB);
   }
 
-  /** Studies matching the query, newest first. */
+  /**
+   * Studies matching the query, newest first (ties in date and time by id, descending).
+   *
+   * Built for a million studies (see migration 010_query_indexes and `npm run bench:query`):
+   * 1. Patient conditions (name, Patient ID) are first run on patients alone, for at most
+   *    a few thousand ids. If that is all of them, the studies of those patients are read
+   *    through (patient_ref, facility_id, study_date, ...); otherwise the condition is so
+   *    common that walking all studies newest first finds a page of matches soon.
+   * 2. ModalitiesInStudy matches the study's own list of modalities (`studies.modalities`,
+   *    "CT\SR", kept by intake with the series): the lists in the index that hold a wanted
+   *    modality are found by skipping through it, and each is read newest first.
+   * 3. Only the ids of the page are selected, in index order; the full rows of at most
+   *    `limit` studies and their patients are read last. Deep pages therefore skip index
+   *    entries, not joined rows.
+   */
   async studies(q: StudyQuery): Promise<StudyHit[]> {
-    let qb = this.db
+    let patientIds: string[] | undefined;
+    if (q.patientName || q.patientId) {
+      const max = q.patientName?.kind === 'name' && q.patientName.fuzzy ? FUZZY_PATIENT_LIST : PATIENT_LIST;
+      const ids = await this.matchingPatients(q, max + 1);
+      if (ids.length === 0) return [];
+      if (ids.length <= max) patientIds = ids;
+    }
+    let lists: string[] | undefined;
+    if (q.modalities?.length && !patientIds) {
+      lists = await this.modalityLists(q.modalities);
+      if (lists.length === 0) return [];
+      if (lists.length > MAX_MODALITY_LISTS) lists = undefined;
+    }
+
+    const candidates = (list?: string) => {
+      let qb = this.db.selectFrom('studies').select(['studies.id', 'studies.study_date', 'studies.study_time']);
+      if (patientIds) qb = qb.where('studies.patient_ref', 'in', patientIds);
+      else if (q.patientName || q.patientId) {
+        qb = qb.innerJoin('patients', 'patients.id', 'studies.patient_ref') as unknown as typeof qb;
+        qb = whereName(qb, 'patients', q.patientName);
+        qb = where(qb, 'patients.patient_id', q.patientId);
+      }
+      qb = this.scoped(qb, 'studies.facility_id', q.scope);
+      qb = where(qb, 'studies.study_date', q.studyDate);
+      qb = where(qb, 'studies.accession_number', q.accessionNumber);
+      qb = where(qb, 'studies.study_id', q.studyId);
+      qb = where(qb, 'studies.description', q.studyDescription);
+      qb = where(qb, 'studies.referring_physician', q.referringPhysician);
+      qb = where(qb, 'studies.study_uid', q.studyUid);
+      if (list !== undefined) qb = qb.where('studies.modalities', '=', list);
+      else if (q.modalities?.length) {
+        const mods = q.modalities;
+        qb = qb.where((eb) => eb.exists(eb.selectFrom('series').select('series.id').whereRef('series.study_ref', '=', 'studies.id').where('series.modality', 'in', mods)));
+      }
+      return newestFirst(qb, 'studies');
+    };
+
+    let page;
+    if (lists && lists.length > 1) {
+      // Each list's newest limit+offset studies, merged: the page is among them.
+      const n = q.limit + q.offset;
+      const parts = lists.map((list, i) => this.db.selectFrom(candidates(list).limit(n).as(`m${i}`)).selectAll());
+      const merged = parts.slice(1).reduce((all, part) => all.unionAll(part), parts[0]!);
+      page = newestFirst(this.db.selectFrom(merged.as('u')).select('u.id'), 'u').limit(q.limit).offset(q.offset);
+    } else {
+      page = candidates(lists?.[0]).clearSelect().select('studies.id').limit(q.limit).offset(q.offset);
+    }
+    const rows = this.db
       .selectFrom('studies')
       .innerJoin('patients', 'patients.id', 'studies.patient_ref')
       .selectAll('studies')
-      .select(['patients.patient_id', 'patients.issuer', 'patients.name_alphabetic', 'patients.name_ideographic', 'patients.name_phonetic', 'patients.birth_date', 'patients.sex']);
-    qb = this.scoped(qb, 'studies.facility_id', q.scope);
+      .select(['patients.patient_id', 'patients.issuer', 'patients.name_alphabetic', 'patients.name_ideographic', 'patients.name_phonetic', 'patients.birth_date', 'patients.sex'])
+      .where('studies.id', 'in', page);
+    return (await newestFirst(rows, 'studies').execute()) as StudyHit[];
+  }
+
+  /**
+   * Ids of the patients in scope matching the query's patient conditions, at most `max`.
+   * Patients belong to the facility of their studies, so the facility scope applies here too.
+   */
+  private async matchingPatients(q: StudyQuery, max: number): Promise<string[]> {
+    let qb = this.db.selectFrom('patients').select('patients.id');
+    qb = this.scoped(qb, 'patients.facility_id', q.scope);
     qb = whereName(qb, 'patients', q.patientName);
     qb = where(qb, 'patients.patient_id', q.patientId);
-    qb = where(qb, 'studies.study_date', q.studyDate);
-    qb = where(qb, 'studies.accession_number', q.accessionNumber);
-    qb = where(qb, 'studies.study_id', q.studyId);
-    qb = where(qb, 'studies.description', q.studyDescription);
-    qb = where(qb, 'studies.referring_physician', q.referringPhysician);
-    qb = where(qb, 'studies.study_uid', q.studyUid);
-    if (q.modalities?.length) {
-      const mods = q.modalities;
-      qb = qb.where((eb) => eb.exists(eb.selectFrom('series').select('series.id').whereRef('series.study_ref', '=', 'studies.id').where('series.modality', 'in', mods)));
-    }
-    return (await qb.orderBy('studies.study_date', 'desc').orderBy('studies.study_time', 'desc').orderBy('studies.id').limit(q.limit).offset(q.offset).execute()) as StudyHit[];
+    return (await qb.limit(max).execute()).map((r) => r.id);
+  }
+
+  /**
+   * The distinct values of `studies.modalities` (e.g. "CT", "CT\PT") that contain one of
+   * the wanted modalities. The index on modalities is read by skipping from one value to
+   * the next (a recursive query), a few reads per distinct value rather than one per study.
+   */
+  private async modalityLists(wanted: readonly string[]): Promise<string[]> {
+    const { rows } = await sql<{ v: string }>`
+      with recursive m(v) as (
+        select min(modalities) from studies
+        union all
+        select (select min(s.modalities) from studies s where s.modalities > m.v) from m where m.v is not null
+      )
+      select v from m where v is not null`.execute(this.db);
+    const set = new Set(wanted);
+    return rows.map((r) => r.v).filter((v) => v.split('\\').some((m) => set.has(m)));
   }
 
   /** Series of studies in scope. */
@@ -365,4 +478,45 @@ export class QueryRepository {
     qb = where(qb, 'instances.instance_number', q.instanceNumber);
     return qb.orderBy('series.series_uid').orderBy('instances.instance_number').orderBy('instances.id').limit(q.limit).offset(q.offset).execute();
   }
+
+  /**
+   * Patients in scope with the number of their studies, series and instances: the
+   * PATIENT level of the Patient Root Query/Retrieve model (PS3.4 C.6.1.1.2).
+   */
+  async patients(q: PatientQuery): Promise<PatientHit[]> {
+    const count = (column: 'num_series' | 'num_instances') =>
+      sql<number>`(select coalesce(sum(${sql.ref(`s.${column}`)}), 0) from studies as s where s.patient_ref = patients.id)`;
+    let qb = this.db
+      .selectFrom('patients')
+      .selectAll('patients')
+      .select([
+        sql<number>`(select count(*) from studies as s where s.patient_ref = patients.id)`.as('num_studies'),
+        count('num_series').as('num_series'),
+        count('num_instances').as('num_instances'),
+      ]);
+    qb = this.scoped(qb, 'patients.facility_id', q.scope);
+    qb = whereName(qb, 'patients', q.patientName);
+    qb = where(qb, 'patients.patient_id', q.patientId);
+    qb = where(qb, 'patients.issuer', q.issuer);
+    qb = where(qb, 'patients.birth_date', q.birthDate);
+    qb = where(qb, 'patients.sex', q.sex);
+    const rows = await qb.orderBy('patients.patient_id').orderBy('patients.id').limit(q.limit).offset(q.offset).execute();
+    // PostgreSQL returns count and sum as strings.
+    return rows.map((r) => ({ ...r, num_studies: Number(r.num_studies), num_series: Number(r.num_series), num_instances: Number(r.num_instances) }));
+  }
 }
+
+/** Conditions of a patient-level search. */
+export interface PatientQuery {
+  scope: FacilityScope;
+  patientName?: Condition | undefined;
+  patientId?: Condition | undefined;
+  issuer?: Condition | undefined;
+  birthDate?: Condition | undefined;
+  sex?: Condition | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** A patient row with the counts of its studies, series and instances. */
+export type PatientHit = Patient & { num_studies: number; num_series: number; num_instances: number };

@@ -4,10 +4,10 @@
  * so an acknowledged instance survives a crash; a refused one leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from '../platform/log.ts';
 import type { BlobStore } from '../platform/blobs/index.ts';
-import type { Database } from '../platform/db/schema.ts';
+import type { Database, Study } from '../platform/db/schema.ts';
 import { describeActor, type Actor } from '../platform/context.ts';
 import { extractAttributes, INDEX_TAGS, type InstanceAttributes } from './dicom/attributes.ts';
 import { DicomParseError, readFileMeta, scanDataset, type ByteSource } from './dicom/parse.ts';
@@ -34,7 +34,21 @@ export interface IntakeOrigin {
   actor: Extract<Actor, { kind: 'device' | 'token' | 'system' }>;
   facilityId: string;
   callingAet: string;
-  source: 'dimse' | 'stow' | 'import';
+  /** `priors`: retrieved by Enkaku from the facility's PACS (C-GET) as a prior study. */
+  source: 'dimse' | 'stow' | 'import' | 'priors';
+}
+
+/**
+ * Follow-up work for studies Enkaku has not seen before (fetching their priors). It is
+ * decided before the index transaction, where other tables may be read, and recorded
+ * inside it, atomically with the study (ARCHITECTURE rule 6: the work is keyed on the study).
+ */
+export interface NewStudyHook {
+  /**
+   * Called before each received instance is recorded.
+   * @returns what to do in the index transaction if this instance creates its study, or undefined for nothing
+   */
+  prepare(origin: IntakeOrigin): Promise<((trx: Transaction<Database>, study: Study) => Promise<void>) | undefined>;
 }
 
 /** Lenient UID check for received objects: digits and dots, at most 64 characters. */
@@ -45,6 +59,7 @@ function uidOk(uid: string): boolean {
 /** The archive's intake service. */
 export class IntakeService {
   readonly repo: ArchiveRepository;
+  private newStudyHook: NewStudyHook | undefined;
 
   constructor(
     db: Kysely<Database>,
@@ -53,6 +68,11 @@ export class IntakeService {
     private readonly audit: AuditService<Database>,
   ) {
     this.repo = new ArchiveRepository(db);
+  }
+
+  /** Sets the follow-up for new studies (one hook; the priors service). */
+  onNewStudy(hook: NewStudyHook): void {
+    this.newStudyHook = hook;
   }
 
   /**
@@ -132,6 +152,7 @@ export class IntakeService {
         return ok('duplicate');
       }
       const t1 = performance.now();
+      const onNewStudy = await this.newStudyHook?.prepare(origin);
       await obj.commit();
       const t2 = performance.now();
       const result = await this.repo.recordInstance(
@@ -157,6 +178,7 @@ export class IntakeService {
             details: { source: origin.source, studyUid: a.studyInstanceUid, sha256: obj.sha256, bytes: obj.size, callingAet: origin.callingAet },
           });
         },
+        onNewStudy,
       );
       switch (result.kind) {
         case 'stored':

@@ -1,8 +1,9 @@
 /**
- * DICOM upper-layer service provider (PS3.7, PS3.8) built on dcmjs-dimse: C-ECHO and
- * C-STORE for registered facilities. Each association is bound to the facility that owns
- * the calling AE title; unknown calling AEs and wrong called AEs are rejected at
- * association time. Received data sets stream straight to the blob store.
+ * DICOM upper-layer service provider (PS3.7, PS3.8) built on dcmjs-dimse: C-ECHO, C-STORE
+ * and Query/Retrieve (C-FIND, C-GET, C-MOVE; qr-scp.ts) for registered facilities. Each
+ * association is bound to the facility that owns the calling AE title; unknown calling AEs
+ * and wrong called AEs are rejected at association time. Received data sets stream
+ * straight to the blob store.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -17,10 +18,16 @@ import type { FacilityService } from '../../orders/index.ts';
 import type { IntakeService, IntakeResult } from '../service.ts';
 import { Intake } from '../intake.ts';
 import { buildFileMeta } from '../dicom/filemeta.ts';
-import { ACCEPTED_TRANSFER_SYNTAXES, NATIVE_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../dicom/uids.ts';
+import { ACCEPTED_TRANSFER_SYNTAXES, NATIVE_TRANSFER_SYNTAXES, VERIFICATION_SOP_CLASS, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, TS } from '../dicom/uids.ts';
 import { FAILURE_STATUS, STATUS_SUCCESS } from '../status.ts';
-import { isStorageSopClass } from './sopclasses.ts';
+import type { AuditService } from '../../audit/index.ts';
+import type { QueryRepository } from '../repository.ts';
+import type { VerifiedReader } from '../read.ts';
+import { isStorageSopClass, queryRetrieveClass } from './sopclasses.ts';
 import { PduFramedSocket } from './framing.ts';
+import { performDimse, type DimseNetwork } from './internals.ts';
+import { serveFind, serveGet, serveMove, type QrDeps, type QrSession } from './qr-scp.ts';
+import type { StoreContext } from './retrieve.ts';
 
 const { Scp, Dataset, Implementation, constants, responses, log: dimseLog } = dimse;
 const { CEchoResponse, CStoreResponse } = responses;
@@ -30,6 +37,10 @@ type Association = InstanceType<typeof dimse.association.Association>;
 type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
 type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
 type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
+type CFindRequest = InstanceType<typeof dimse.requests.CFindRequest>;
+type CGetRequest = InstanceType<typeof dimse.requests.CGetRequest>;
+type CMoveRequest = InstanceType<typeof dimse.requests.CMoveRequest>;
+type CCancelRequest = InstanceType<typeof dimse.requests.CCancelRequest>;
 
 /** What the DIMSE listener needs from the rest of Enkaku. */
 export interface DimseDeps {
@@ -38,6 +49,12 @@ export interface DimseDeps {
   intake: IntakeService;
   blobs: BlobStore;
   log: Logger;
+  /** The index read by C-FIND, C-GET and C-MOVE. */
+  queries: QueryRepository;
+  /** Searches and retrievals are audited. */
+  audit: AuditService<any>;
+  /** Reads stored instances with their SHA-256 checked (C-GET, C-MOVE). */
+  files: VerifiedReader;
 }
 
 /** A running DIMSE listener. */
@@ -53,10 +70,22 @@ Implementation.setImplementationClassUid(IMPLEMENTATION_CLASS_UID);
 Implementation.setImplementationVersion(IMPLEMENTATION_VERSION);
 Implementation.setMaxPduLength(1024 * 1024);
 
-/** Chooses the transfer syntax to accept from a proposal: the sender's first one we support. */
-function chooseTransferSyntax(abstractSyntax: string, proposed: string[]): string | undefined {
+/** Explicit, then implicit VR little endian: the syntaxes of Query/Retrieve identifiers (implicit is the default, PS3.5 A.1). */
+const LITTLE_ENDIAN: readonly string[] = [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian];
+
+/**
+ * Chooses the transfer syntax to accept from a proposal: the sender's first one we
+ * support. On a storage context where the peer takes the SCP role (it receives C-GET
+ * sub-operations), a native first choice gives way to explicit, then implicit VR little
+ * endian when proposed: native instances are mostly stored in those, and are then sent
+ * as stored rather than re-encoded.
+ */
+function chooseTransferSyntax(abstractSyntax: string, proposed: string[], peerIsScp: boolean): string | undefined {
   if (abstractSyntax === VERIFICATION_SOP_CLASS) return proposed.find((ts) => NATIVE_TRANSFER_SYNTAXES.includes(ts));
-  return proposed.find((ts) => ACCEPTED_TRANSFER_SYNTAXES.includes(ts));
+  if (queryRetrieveClass(abstractSyntax)) return proposed.find((ts) => LITTLE_ENDIAN.includes(ts));
+  const first = proposed.find((ts) => ACCEPTED_TRANSFER_SYNTAXES.includes(ts));
+  if (peerIsScp && first && NATIVE_TRANSFER_SYNTAXES.includes(first)) return LITTLE_ENDIAN.find((ts) => proposed.includes(ts)) ?? first;
+  return first;
 }
 
 /**
@@ -79,8 +108,11 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
     private facilityId = '';
     private callingAet = '';
     private address: string;
-    private pending = new WeakMap<object, Promise<IntakeResult>>();
+    private storing = new WeakMap<object, Promise<IntakeResult>>();
     private receiving = new Set<Intake>();
+    /** Presentation context of each received request (responses go back on it). */
+    private requestContexts = new WeakMap<object, PresentationContext>();
+    private qr: QrSession | undefined;
 
     constructor(socket: net.Socket, opts: Record<string, unknown>) {
       super(socket, opts);
@@ -117,22 +149,85 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
         return;
       }
       this.facilityId = facility.id;
+      // SCP/SCU Role Selection is negotiated per SOP class (PS3.7 D.3.3.4); dcmjs-dimse
+      // records it on the first context of the class, and echoes the proposed roles.
+      const peerIsStorageScp = new Set<string>();
+      for (const { context } of association.getPresentationContexts()) {
+        if (context.getProviderRole()) peerIsStorageScp.add(context.getAbstractSyntaxUid());
+      }
       for (const { context } of association.getPresentationContexts()) {
         const abstract = context.getAbstractSyntaxUid();
-        if (abstract !== VERIFICATION_SOP_CLASS && !isStorageSopClass(abstract)) {
+        if (abstract !== VERIFICATION_SOP_CLASS && !isStorageSopClass(abstract) && !queryRetrieveClass(abstract)) {
           context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
           continue;
         }
-        const ts = chooseTransferSyntax(abstract, context.getTransferSyntaxUids());
+        const ts = chooseTransferSyntax(abstract, context.getTransferSyntaxUids(), peerIsStorageScp.has(abstract));
         if (ts) context.setResult(PresentationContextResult.Accept, ts);
         else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
       }
+      const storeContexts: StoreContext[] = association
+        .getPresentationContexts()
+        .map(({ context }) => context)
+        .filter((ctx) => ctx.getResult() === PresentationContextResult.Accept && peerIsStorageScp.has(ctx.getAbstractSyntaxUid()) && isStorageSopClass(ctx.getAbstractSyntaxUid()))
+        .map((ctx) => ({ context: ctx, sopClassUid: ctx.getAbstractSyntaxUid(), transferSyntaxUid: ctx.getAcceptedTransferSyntaxUid() ?? '' }));
+      this.qr = {
+        network: this as unknown as DimseNetwork,
+        facilityId: facility.id,
+        callingAet: calling,
+        address: this.address,
+        peerImplementationClassUid: association.getImplementationClassUid() ?? '',
+        contextOf: (request) => this.requestContexts.get(request),
+        storeContexts,
+        operations: new Map(),
+      };
       // dcmjs-dimse announces min(peer's, ours) as our maximum PDU; announce our own
-      // receive limit (PS3.8 D.1) so senders can use large PDUs. This SCP only sends
-      // small responses, so the peer's own limit is never exceeded.
+      // receive limit (PS3.8 D.1) so senders can use large PDUs, then keep the peer's
+      // limit for what this SCP sends (C-FIND responses, C-GET sub-operations).
+      const peerMaxPdu = association.getMaxPduLength();
       association.setMaxPduLength(Implementation.getMaxPduLength());
       log.info({ event: 'dimse.associate', callingAet: calling, facilityId: facility.id, address: this.address }, 'association accepted');
       this.sendAssociationAccept();
+      association.setMaxPduLength(peerMaxPdu);
+    }
+
+    /** Notes the presentation context of each request before the library dispatches it. */
+    _performDimse(context: PresentationContext, command: object): void {
+      this.requestContexts.set(command, context);
+      performDimse.call(this, context, command);
+    }
+
+    private get qrDeps(): QrDeps {
+      return { config, facilities: deps.facilities, queries: deps.queries, audit: deps.audit, files: deps.files, log };
+    }
+
+    /** Runs a Query/Retrieve service; its final response goes through the library's callback, once. */
+    private serve<Rq, Rs>(service: (d: QrDeps, s: QrSession, rq: Rq, finish: (r: Rs) => void) => Promise<void>, request: Rq, callback: (responses: Rs[]) => void): void {
+      if (!this.qr) return;
+      let answered = false;
+      const finish = (r: Rs): void => {
+        if (answered) return;
+        answered = true;
+        callback([r]);
+      };
+      service(this.qrDeps, this.qr, request, finish).catch((err: Error) => log.error({ event: 'dimse.qr-error', err: err.message }, 'query/retrieve service failed'));
+    }
+
+    override cFindRequest(request: CFindRequest, callback: (responses: Array<InstanceType<typeof dimse.responses.CFindResponse>>) => void): void {
+      this.serve(serveFind, request, callback);
+    }
+
+    override cGetRequest(request: CGetRequest, callback: (responses: Array<InstanceType<typeof dimse.responses.CGetResponse>>) => void): void {
+      this.serve(serveGet, request, callback);
+    }
+
+    override cMoveRequest(request: CMoveRequest, callback: (responses: Array<InstanceType<typeof dimse.responses.CMoveResponse>>) => void): void {
+      this.serve(serveMove, request, callback);
+    }
+
+    /** C-CANCEL (PS3.7 §9.1.5): stops the operation it names at the next response. */
+    override cCancelRequest(request: CCancelRequest): void {
+      const op = this.qr?.operations.get(request.getMessageIdBeingRespondedTo());
+      if (op) op.cancelled = true;
     }
 
     override associationReleaseRequested(): void {
@@ -197,7 +292,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
           });
         });
       });
-      this.pending.set(request, result);
+      this.storing.set(request, result);
       return writable;
     }
 
@@ -208,7 +303,7 @@ export async function startDimse(deps: DimseDeps): Promise<DimseListener> {
 
     override cStoreRequest(request: CStoreRequest, callback: (r: InstanceType<typeof CStoreResponse>) => void): void {
       const response = CStoreResponse.fromRequest(request);
-      const pending = this.pending.get(request);
+      const pending = this.storing.get(request);
       if (!pending) {
         response.setStatus(FAILURE_STATUS.processing);
         callback(response);

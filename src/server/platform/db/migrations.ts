@@ -4,7 +4,7 @@
  * released: add a new one.
  */
 import { auditMigration } from '../../audit/index.ts';
-import { type Kysely, type Migration } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
   async up(db: Kysely<any>) {
@@ -316,6 +316,67 @@ const m009: Migration = {
   },
 };
 
+/**
+ * Indexes for study searches (QIDO-RS, C-FIND; QueryRepository.studies), sized on one
+ * million studies in PostgreSQL (`npm run bench:query`). The search finds the ids of a
+ * page first and reads full rows only for that page, so these indexes carry every column
+ * that step needs and the scans stay inside them:
+ * - newest first: (facility_id | nothing, study_date, study_time, id, patient_ref), read
+ *   backwards, for a facility's token and for users who read every facility;
+ * - a patient's studies in date order: (patient_ref, facility_id, study_date, ...), used
+ *   when a name or Patient ID matches few patients;
+ * - ModalitiesInStudy: (modalities, study_date, ...) on the study's own list of its
+ *   series' modalities;
+ * - patients: Patient ID; the name groups for prefix matches (LIKE 'Yamada%': SQLite
+ *   needs NOCASE indexes for its case-insensitive LIKE, PostgreSQL text_pattern_ops
+ *   unless the database collation is C); id with all name columns, so checking the name
+ *   of a study's patient needs no table read;
+ * - fuzzy names (a component of any group starting with the text): a trigram index on
+ *   name_search, PostgreSQL only, when the pg_trgm extension is available.
+ * The two single-column indexes of 001 that the new ones start with are dropped.
+ */
+const m010: Migration = {
+  async up(db: Kysely<any>) {
+    const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    await db.schema.createIndex('patients_patient_id').on('patients').column('patient_id').execute();
+    await db.schema.createIndex('patients_names').on('patients').columns(['id', 'name_alphabetic', 'name_ideographic', 'name_phonetic', 'name_search']).execute();
+    for (const column of ['name_alphabetic', 'name_ideographic', 'name_phonetic']) {
+      const name = sql.id(`patients_${column}_prefix`);
+      if (postgres) await sql`create index ${name} on patients (${sql.ref(column)} text_pattern_ops)`.execute(db);
+      else await sql`create index ${name} on patients (${sql.ref(column)} collate nocase)`.execute(db);
+    }
+    await db.schema.createIndex('studies_facility_date').on('studies').columns(['facility_id', 'study_date', 'study_time', 'id', 'patient_ref']).execute();
+    await db.schema.createIndex('studies_date_order').on('studies').columns(['study_date', 'study_time', 'id', 'patient_ref']).execute();
+    await db.schema.createIndex('studies_patient_date').on('studies').columns(['patient_ref', 'facility_id', 'study_date', 'study_time', 'id']).execute();
+    await db.schema.createIndex('studies_modalities').on('studies').columns(['modalities', 'study_date', 'study_time', 'id', 'facility_id']).execute();
+    await db.schema.dropIndex('studies_date').execute();
+    await db.schema.dropIndex('studies_patient').execute();
+    if (postgres) await trigramIndex(db);
+  },
+};
+
+/**
+ * PostgreSQL: a GIN trigram index on patients.name_search for fuzzy name searches
+ * (LIKE '%...%'), if pg_trgm is installed or can be installed (it is a trusted extension:
+ * CREATE on the database is enough). Without it the searches still work, by scanning.
+ * It all runs in a savepoint, so that a refusal (no privilege, or the extension's schema
+ * dropped meanwhile by another tenant of the database) leaves the migration intact.
+ */
+async function trigramIndex(db: Kysely<any>): Promise<void> {
+  const available = (await sql`select 1 from pg_available_extensions where name = 'pg_trgm'`.execute(db)).rows.length > 0;
+  if (!available) return;
+  await sql`savepoint enkaku_pg_trgm`.execute(db);
+  try {
+    // Installed into the schema in use unless some schema already has it.
+    await sql`create extension if not exists pg_trgm`.execute(db);
+    const { rows } = await sql<{ schema: string }>`select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(db);
+    await sql`create index patients_name_search_trgm on patients using gin (name_search ${sql.id(rows[0]!.schema, 'gin_trgm_ops')})`.execute(db);
+    await sql`release savepoint enkaku_pg_trgm`.execute(db);
+  } catch {
+    await sql`rollback to savepoint enkaku_pg_trgm`.execute(db);
+  }
+}
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -327,4 +388,5 @@ export const migrations: Record<string, Migration> = {
   '007_passkeys': m007,
   '008_session_reauth': m008,
   '009_nodes_priors_jobs': m009,
+  '010_query_indexes': m010,
 };
