@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { generate } from 'otplib';
 import { buildApp } from '../src/server/app.ts';
 import { testRuntime } from './helpers.ts';
+import { storeStudy } from '../src/server/orders/test-fixtures.ts';
 import type { Runtime } from '../src/server/runtime.ts';
 
 const OP = { kind: 'system', name: 'test' } as const;
@@ -36,7 +37,53 @@ interface Ids {
   radiologist: string;
   licence: string;
   alert: string;
+  /** A reading terminal of facility A. */
+  terminalA: string;
+  /** An order of facility A, its patient, and a patient of facility B. */
+  orderA: string;
+  patientA: string;
+  patientB: string;
+  /** An active link between records of A and B (to unlink). */
+  link: string;
+  /** A patient of A without and one with an active opt-out. */
+  optOutPatient: string;
+  optedOutPatient: string;
+  /** A study of A waiting in the reconciliation queue, and an order of A it may link to. */
+  queuedStudy: string;
+  queuedStudyUid: string;
+  queueOrder: string;
 }
+
+/** Valid facility contract terms; each caller asks for a different retention (a provider's term). */
+const contractBody = (who: Who) => ({
+  scope: { modalities: ['CT'], bodyParts: [] },
+  dueMinutes: { stat: 60, urgent: 240, routine: 2880 },
+  retentionDays: 100 + EVERYONE.indexOf(who),
+  contactLadder: [{ name: '当直医', role: '当直', phone: '03-0000-0000', hours: '24時間' }],
+  delivery: { route: 'manual', transcriptionConfirmer: '依頼医' },
+  onwardSharing: true,
+  monitorCheckRequired: true,
+  optOutNotice: 'お知らせ',
+});
+
+/** A valid daily visual check with every item seen OK. */
+const DAILY_OK = {
+  pattern: 'TG18-QC',
+  items: { 'patch-5pct': true, 'patch-95pct': true, 'grey-steps': true, 'low-contrast': true, 'line-pairs': true, ramps: true, 'no-artefacts': true, uniformity: true },
+};
+/** A terminal registration (JESRA X-0093 grade 1B display). */
+const TERMINAL = (facilityId: string | null) => ({
+  name: 'Reading room 1',
+  location: 'Room 1',
+  displayModel: 'MD-21',
+  displaySerial: 'SN-1',
+  grade: '1B',
+  lmax: 400,
+  lmin: 0.8,
+  lamb: 0.2,
+  acceptanceTestedOn: '2025-04-01',
+  facilityId,
+});
 
 const RULES: Record<string, Rule> = {
   'GET /healthz': { allowed: 'public' },
@@ -90,6 +137,33 @@ const RULES: Record<string, Rule> = {
   'GET /api/jobs': { allowed: [...READERS, 'sysadmin'] },
   'GET /api/jobs/:id': { allowed: [...READERS, 'sysadmin'], url: () => '/api/jobs/00000000-0000-4000-8000-000000000000' },
   'POST /api/jobs/:id/retry': { allowed: ['sysadmin'], url: () => '/api/jobs/00000000-0000-4000-8000-000000000000/retry' },
+  // Facility contracts (L5): read by administrators of the facility and the provider's physicians;
+  // the provider's terms are changed by system administrators and the management physician only.
+  'GET /api/facilities/:id/contract': { allowed: ['sysadmin', 'fadminA', 'radiologist', 'mgmt'], url: (ids) => `/api/facilities/${ids.facilityA}/contract` },
+  'GET /api/facilities/:id/contract/history': { allowed: ['sysadmin', 'fadminA', 'radiologist', 'mgmt'], url: (ids) => `/api/facilities/${ids.facilityA}/contract/history` },
+  'PUT /api/facilities/:id/contract': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/facilities/${ids.facilityA}/contract`, body: (_ids, who) => contractBody(who) },
+  // Patients (W3, S1): readers of the facility and MPI stewards read; stewards link; the facility's
+  // administrators and attending physicians (and stewards) record opt-outs.
+  'GET /api/patients/:id': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/patients/${ids.patientA}` },
+  'POST /api/patients/links': { allowed: ['sysadmin', 'mgmt'], body: (ids) => ({ patientA: ids.patientA, patientB: ids.patientB, reason: '同一人物' }) },
+  'DELETE /api/patients/links/:id': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/patients/links/${ids.link}` },
+  'POST /api/patients/:id/opt-out': { allowed: ['sysadmin', 'fadminA', 'attendingA', 'mgmt'], url: (ids) => `/api/patients/${ids.optOutPatient}/opt-out`, body: () => ({ date: '2026-01-05', source: '書面' }) },
+  'POST /api/patients/:id/opt-out/withdraw': { allowed: ['sysadmin', 'fadminA', 'attendingA', 'mgmt'], url: (ids) => `/api/patients/${ids.optedOutPatient}/opt-out/withdraw`, body: () => ({ date: '2026-02-01' }) },
+  // Orders (W1, W5): read by the facility's staff and the provider's readers; the web form by the
+  // facility's technologists and attending physicians; protocols by radiologists.
+  'GET /api/orders': { allowed: READERS },
+  'POST /api/orders': {
+    allowed: ['attendingA', 'techA'],
+    body: (ids, who) => ({ facilityId: ids.facilityA, submissionId: `authz-form-${who}`, patient: { patientId: 'AZ-FORM' }, priority: 'routine', modality: 'CT', procedureText: '胸部CT', reason: '精査' }),
+  },
+  'GET /api/orders/:id': { allowed: READERS, url: (ids) => `/api/orders/${ids.orderA}` },
+  'PUT /api/orders/:id/protocol': { allowed: ['radiologist', 'mgmt'], url: (ids) => `/api/orders/${ids.orderA}/protocol`, body: () => ({ text: '単純のみ' }) },
+  'GET /api/orders/:id/messages': { allowed: READERS, url: (ids) => `/api/orders/${ids.orderA}/messages` },
+  'POST /api/orders/:id/messages': { allowed: READERS, url: (ids) => `/api/orders/${ids.orderA}/messages`, body: () => ({ text: '確認です' }) },
+  // Reconciliation (W2): the facility's staff of that facility and system administrators.
+  'GET /api/reconciliation': { allowed: ['sysadmin', 'fadminA', 'fadminB', 'attendingA', 'techA'] },
+  'POST /api/reconciliation/link': { allowed: ['sysadmin', 'fadminA', 'attendingA', 'techA'], body: (ids) => ({ studyId: ids.queuedStudy, orderId: ids.queueOrder }) },
+  'POST /api/reconciliation/unlink': { allowed: ['sysadmin', 'fadminA', 'attendingA', 'techA'], body: (ids) => ({ studyId: ids.queuedStudy }) },
   'GET /api/audit': { allowed: ['auditor', 'auditorB'] },
   'GET /api/audit/fhir': { allowed: ['auditor', 'auditorB'] },
   // QIDO-RS: facility staff and the provider's readers, each within the facilities they may read.
@@ -117,9 +191,42 @@ const RULES: Record<string, Rule> = {
   'GET /dicomweb/studies/:study/series/:series': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4' },
   'GET /dicomweb/studies/:study/series/:series/instances/:instance': { allowed: [], url: () => '/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5' },
   'GET /wado': { allowed: [], url: () => '/wado?requestType=WADO&studyUID=1.2.3&seriesUID=1.2.3.4&objectUID=1.2.3.4.5' },
+  // Reading terminals and monitor QC (Q1, Q2): managers (system administrators, the management physician) register and change;
+  // readers see the terminals of the facilities they read and record daily checks; constancy by managers and the facility's technologists.
+  'GET /api/terminals': { allowed: [...READERS, 'sysadmin'] },
+  'POST /api/terminals': { allowed: ['sysadmin', 'mgmt'], body: (ids) => TERMINAL(ids.facilityA) },
+  'GET /api/terminals/:id': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/terminals/${ids.terminalA}` },
+  'PUT /api/terminals/:id': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/terminals/${ids.terminalA}`, body: () => ({ location: 'Room 2' }) },
+  'PUT /api/terminals/:id/profile': { allowed: ['sysadmin', 'mgmt'], url: (ids) => `/api/terminals/${ids.terminalA}/profile`, body: () => ({ profile: 'gsdf' }) },
+  'GET /api/terminals/:id/status': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/terminals/${ids.terminalA}/status` },
+  'POST /api/terminals/:id/daily-checks': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/terminals/${ids.terminalA}/daily-checks`, body: () => DAILY_OK },
+  'GET /api/terminals/:id/daily-checks': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/terminals/${ids.terminalA}/daily-checks` },
+  'POST /api/terminals/:id/constancy': {
+    allowed: ['sysadmin', 'mgmt', 'techA'],
+    url: (ids) => `/api/terminals/${ids.terminalA}/constancy`,
+    body: () => ({ lmax: 400, lmin: 0.8, lamb: 0.2, readings: [{ ddl: 0, luminance: 0.8 }, { ddl: 128, luminance: 60 }, { ddl: 255, luminance: 400 }] }),
+  },
+  'GET /api/terminals/:id/constancy': { allowed: [...READERS, 'sysadmin'], url: (ids) => `/api/terminals/${ids.terminalA}/constancy` },
+  'GET /api/me/terminal': { allowed: 'logged-in' },
+  'PUT /api/me/terminal': { allowed: 'logged-in', body: () => ({ terminalId: null }) },
+  // Test patterns hold no medical data.
+  'GET /api/qc/patterns': { allowed: 'logged-in' },
+  'GET /api/qc/patterns/:name': { allowed: 'logged-in', url: () => '/api/qc/patterns/TG18-QC' },
+  // The viewer's server side: readers within the facilities they read (unknown studies answer 404).
+  'POST /api/measurements': { allowed: READERS, body: () => ({ studyUid: '1.2.3', seriesUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.5', kind: 'length', points: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }) },
+  'GET /api/studies/:studyUid/key-images': { allowed: READERS, url: () => '/api/studies/1.2.3/key-images' },
+  'POST /api/studies/:studyUid/key-images': { allowed: READERS, url: () => '/api/studies/1.2.3/key-images', body: () => ({ seriesUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.5' }) },
+  'DELETE /api/studies/:studyUid/key-images/:id': { allowed: READERS, url: () => '/api/studies/1.2.3/key-images/none' },
+  'POST /api/viewer/sessions': { allowed: READERS, body: () => ({ studyUid: '1.2.3' }) },
+  'POST /api/viewer/sessions/:id/end': { allowed: READERS, url: () => '/api/viewer/sessions/none/end' },
   // STOW-RS takes facility API tokens only: a browser session never stores images.
   'POST /dicomweb/studies': { allowed: [] },
   'POST /dicomweb/studies/:study': { allowed: [], url: () => '/dicomweb/studies/1.2.3' },
+  // FHIR R4 orders take facility API tokens only (orders:write / orders:read), never a browser session.
+  'POST /fhir/R4': { allowed: [], body: () => ({ resourceType: 'Bundle', type: 'transaction', entry: [] }) },
+  'POST /fhir/R4/ServiceRequest': { allowed: [], body: () => ({ resourceType: 'ServiceRequest' }) },
+  'PUT /fhir/R4/ServiceRequest/:id': { allowed: [], url: () => '/fhir/R4/ServiceRequest/00000000-0000-4000-8000-000000000000', body: () => ({ resourceType: 'ServiceRequest' }) },
+  'GET /fhir/R4/ServiceRequest/:id': { allowed: [], url: () => '/fhir/R4/ServiceRequest/00000000-0000-4000-8000-000000000000' },
 };
 
 /** Routes of the app from Fastify's route tree (static web files excluded). */
@@ -182,7 +289,31 @@ before(async () => {
   const licence = await rt.credentials.recordLicence(OP, userIds.get('radiologist')!, { kind: 'jp-medical', number: '654321', country: 'JP', evidence: 'x' });
   await rt.alerts.raise('failed-logins', 'test alert', {});
   const alert = (await rt.alerts.list(OP))[0]!.id;
-  ids = { facilityA, facilityB, victimA, techA: userIds.get('techA')!, radiologist: userIds.get('radiologist')!, licence, alert };
+  const terminalA = (await rt.terminals.register(OP, TERMINAL(facilityA))).id;
+  // Orders-module records: an order, patients of both facilities, a link, opt-outs, and a
+  // study of facility A that waits in the reconciliation queue (a different day from its order).
+  const person = (patientId: string) => ({ patientId, issuer: '', name: { alphabetic: 'Yamada^Tarou', ideographic: '山田^太郎', phonetic: 'やまだ^たろう' }, sex: 'M', birthDate: '19650412' });
+  const order = (placer: string, patientId: string) => ({
+    facilityId: facilityA, patient: person(patientId), placerOrderNumber: placer, accessionNumber: '', control: 'new' as const, priority: 'routine' as const,
+    modality: 'CT', bodyPart: '胸部', procedureText: '胸部CT', reason: '精査', clinicalNotes: '', contrast: false,
+    requester: { name: '依頼医', department: '内科' }, requestedAt: '2026-03-10T00:30:00Z', source: 'hl7' as const, messageId: placer,
+  });
+  const orderA = (await rt.orders.receive(OP, order('AZ-1', 'AZ-P1'))).orderId;
+  const patientA = (await rt.patients.update(OP, facilityA, person('AZ-P1'))).patientRef;
+  const patientB = (await rt.patients.update(OP, facilityB, person('AZ-P2'))).patientRef;
+  const linkA = (await rt.patients.update(OP, facilityA, person('AZ-L1'))).patientRef;
+  const linkB = (await rt.patients.update(OP, facilityB, person('AZ-L2'))).patientRef;
+  const link = (await rt.patients.link(OP, { patientA: linkA, patientB: linkB, reason: '同一人物' })).id;
+  const optOutPatient = (await rt.patients.update(OP, facilityA, person('AZ-O1'))).patientRef;
+  const optedOutPatient = (await rt.patients.update(OP, facilityA, person('AZ-O2'))).patientRef;
+  await rt.patients.recordOptOut(OP, optedOutPatient, { date: '2026-01-05', source: '口頭' });
+  const queueOrder = (await rt.orders.receive(OP, order('AZ-Q', 'AZ-Q1'))).orderId;
+  const queuedStudyUid = await storeStudy(rt, facilityA, { patient: { id: 'AZ-Q1', name: { alphabetic: 'Yamada^Tarou' }, sex: 'M', birthDate: '19650412' }, accessionNumber: '', studyDate: '20250101' });
+  const queuedStudy = (await rt.intake.repo.studyByUid(queuedStudyUid))!.id;
+  ids = {
+    facilityA, facilityB, victimA, techA: userIds.get('techA')!, radiologist: userIds.get('radiologist')!, licence, alert, terminalA,
+    orderA, patientA, patientB, link, optOutPatient, optedOutPatient, queuedStudy, queuedStudyUid, queueOrder,
+  };
 });
 
 after(async () => {
@@ -277,9 +408,20 @@ test('every read path shows a facility user only its own facility; provider read
     for (const url of paths(studies.A)) assert.equal((await as(who, url)).statusCode, 200, `${who} reads its own facility: ${url}`);
     for (const url of paths(studies.B)) assert.ok([204, 404].includes((await as(who, url)).statusCode), `${who} must not see facility B: ${url}`);
   }
+  // The provider's readers read where the facility's contract requires the daily monitor check (the default):
+  // at a terminal of theirs whose check of today passed.
+  const providerTerminal = (await rt.terminals.register(OP, TERMINAL(null))).id;
+  for (const who of ['radiologist', 'mgmt'] as const) {
+    assert.equal((await as(who, paths(studies.A)[4]!)).statusCode, 423, `${who} without a checked terminal is blocked`);
+    const s = sessions.get(who)!;
+    const headers = { cookie: `enkaku_session=${s.cookie}`, 'x-csrf-token': s.csrf, 'content-type': 'application/json' };
+    assert.equal((await app.inject({ method: 'PUT', url: '/api/me/terminal', headers, payload: JSON.stringify({ terminalId: providerTerminal }) })).statusCode, 200);
+    assert.equal((await app.inject({ method: 'POST', url: `/api/terminals/${providerTerminal}/daily-checks`, headers, payload: JSON.stringify(DAILY_OK) })).statusCode, 201);
+  }
   for (const who of ['radiologist', 'mgmt'] as const) {
     for (const s of [studies.A, studies.B]) for (const url of paths(s)) assert.equal((await as(who, url)).statusCode, 200, `${who} reads served facilities: ${url}`);
   }
   const listA = (await as('attendingA', '/dicomweb/studies')).json() as Array<Record<string, { Value?: string[] }>>;
-  assert.deepEqual(listA.map((s) => s['0020000D']!.Value![0]), [studies.A.study], 'a facility user\'s search lists its facility only');
+  // Facility A also holds the study left in its reconciliation queue by before().
+  assert.deepEqual(listA.map((s) => s['0020000D']!.Value![0]).sort(), [studies.A.study, ids.queuedStudyUid].sort(), 'a facility user\'s search lists its facility only');
 });

@@ -46,7 +46,7 @@ export function testConfig(overrides: Partial<EnkakuConfig> = {}): { config: Enk
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-test-'));
   const schema = TEST_DATABASE_URL ? `t_${randomBytes(6).toString('hex')}` : undefined;
   const config = loadConfig(
-    { ENKAKU_DATA_DIR: dataDir, ENKAKU_DATABASE_URL: TEST_DATABASE_URL, ENKAKU_DATABASE_SCHEMA: schema, ENKAKU_HTTP_PORT: '0', ENKAKU_DICOM_PORT: '0' },
+    { ENKAKU_DATA_DIR: dataDir, ENKAKU_DATABASE_URL: TEST_DATABASE_URL, ENKAKU_DATABASE_SCHEMA: schema, ENKAKU_HTTP_PORT: '0', ENKAKU_DICOM_PORT: '0', ENKAKU_HL7_PORT: '0' },
     overrides,
   );
   return {
@@ -89,6 +89,7 @@ export function childEnv(config: EnkakuConfig, extra: Record<string, string> = {
     ENKAKU_DATA_DIR: config.dataDir,
     ENKAKU_HTTP_PORT: String(config.http.port),
     ENKAKU_DICOM_PORT: String(config.dicom.port),
+    ENKAKU_HL7_PORT: String(config.hl7.port),
     ENKAKU_LOG_LEVEL: 'warn',
     ...extra,
   };

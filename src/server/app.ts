@@ -16,6 +16,10 @@ import { archivePlugin, retrievalPlugin, type ArchivePluginOptions } from './arc
 import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook, requireUser } from './security/index.ts';
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerJobRoutes } from './platform/outbox/index.ts';
+import { registerQualityRoutes } from './quality/index.ts';
+import { registerReadingRoutes } from './reading/index.ts';
+import { registerOrderRoutes } from './orders/index.ts';
+import { fhirPlugin, fhirViewOfOrder } from './interop/fhir/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
 export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
@@ -110,6 +114,9 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     await rt.alerts.note('mass-export', `user:${actor.userId}`, { userId: actor.userId, address: req.ip, route: req.routeOptions.url });
   });
   registerJobRoutes(app as unknown as FastifyInstance, rt.jobViews, requireUser);
+  registerQualityRoutes(app as unknown as FastifyInstance, rt.terminals, requireUser);
+  registerReadingRoutes(app as unknown as FastifyInstance, rt.reading, requireUser);
+  registerOrderRoutes(app as unknown as FastifyInstance, { contracts: rt.contracts, patients: rt.patients, orders: rt.orders, reconciliation: rt.reconciliation }, requireUser);
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');
@@ -139,8 +146,24 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
     files: rt.files,
     publicUrl: rt.config.publicUrl,
     renderer: rt.renderer,
+    // The reader's terminal calibrates rendered images (Q2); API tokens get none.
+    outputLutFor: (actor, facilityId) => rt.terminals.displayFor(actor, facilityId),
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
+  // FHIR R4 orders (JP Core ServiceRequest) for facility systems' API tokens.
+  await app.register(fhirPlugin, {
+    prefix: '/fhir/R4',
+    authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),
+    orders: rt.orders,
+    // The writer reads back what it wrote (its token may hold orders:write only).
+    read: async (actor, id) => {
+      const reader = actor.kind === 'token' && !actor.scopes.includes('orders:read') ? { ...actor, scopes: [...actor.scopes, 'orders:read'] } : actor;
+      return rt.orders.detail(reader, id).then(fhirViewOfOrder, (e: unknown) => {
+        if (e instanceof AppError && e.code === 'not_found') return undefined;
+        throw e;
+      });
+    },
+  });
   await app.register(retrievalPlugin, archiveOptions);
   // The web application, with history fallback for its client-side routes.
   await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });

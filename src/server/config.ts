@@ -29,7 +29,18 @@ export interface EnkakuConfig {
     /** Largest single instance accepted, in bytes. */
     maxInstanceBytes: number;
   };
-  hl7: { port: number };
+  /** HL7 v2 over MLLP (orders from HIS/RIS): same transport rules as DICOM. */
+  hl7: {
+    port: number;
+    /** Address the MLLP listener binds to (loopback by default). */
+    host: string;
+    tlsCert: string | undefined;
+    tlsKey: string | undefined;
+    /** PEM bundle of CAs whose client certificates are accepted; set => client certificates required. */
+    tlsCa: string | undefined;
+    /** Operator's explicit choice to accept plain MLLP off loopback (e.g. inside an IPsec VPN). */
+    allowPlainOffLoopback: boolean;
+  };
   /** DICOM audit messages (PS3.15 A.5) by syslog over TLS (RFC 5425), when a host is set. */
   auditSyslog: { host: string | undefined; port: number; ca: string | undefined; cert: string | undefined; key: string | undefined };
   /** Lowest TLS version accepted by HTTPS and DICOM TLS ('TLSv1.2' or 'TLSv1.3'). */
@@ -53,6 +64,11 @@ export interface EnkakuConfig {
   jobs: { pollMs: number };
   /** Prior studies from the facility's PACS (W3): the fetch runs this long after a new study's first instance, so the study has arrived. */
   priors: { delaySeconds: number };
+  /**
+   * Protocol checks of orders with contrast (W4): eGFR (mL/min/1.73m²) below `egfrWarn`
+   * warns, below `egfrContraindicate` warns that contrast is to be avoided.
+   */
+  protocol: { egfrWarn: number; egfrContraindicate: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -62,6 +78,14 @@ function int(env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 200) throw new Error(`${name} must be a number above 0 and at most 200, got "${raw}"`);
   return n;
 }
 
@@ -129,7 +153,14 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
       allowPlainOffLoopback: str(env, 'ENKAKU_DICOM_ALLOW_PLAIN') === '1',
       maxInstanceBytes: int(env, 'ENKAKU_DICOM_MAX_INSTANCE_BYTES', 2 * 1024 ** 3),
     },
-    hl7: { port: int(env, 'ENKAKU_HL7_PORT', 2575) },
+    hl7: {
+      port: int(env, 'ENKAKU_HL7_PORT', 2575),
+      host: str(env, 'ENKAKU_HL7_HOST') ?? '127.0.0.1',
+      tlsCert: str(env, 'ENKAKU_HL7_TLS_CERT'),
+      tlsKey: str(env, 'ENKAKU_HL7_TLS_KEY'),
+      tlsCa: str(env, 'ENKAKU_HL7_TLS_CA'),
+      allowPlainOffLoopback: str(env, 'ENKAKU_HL7_ALLOW_PLAIN') === '1',
+    },
     publicUrl: str(env, 'ENKAKU_PUBLIC_URL')?.replace(/\/+$/, ''),
     dicomwebCorsOrigins: corsOrigins(str(env, 'ENKAKU_DICOMWEB_CORS_ORIGINS')),
     renderCacheBytes: int(env, 'ENKAKU_RENDER_CACHE_MB', 256) * 1024 * 1024,
@@ -145,7 +176,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     logLevel: str(env, 'ENKAKU_LOG_LEVEL') ?? 'info',
     jobs: { pollMs: Math.max(10, int(env, 'ENKAKU_JOBS_POLL_MS', 2000)) },
     priors: { delaySeconds: int(env, 'ENKAKU_PRIORS_DELAY_SECONDS', 30) },
+    protocol: { egfrWarn: positive(env, 'ENKAKU_EGFR_WARN', 45), egfrContraindicate: positive(env, 'ENKAKU_EGFR_CONTRAINDICATE', 30) },
   };
+  if (base.protocol.egfrContraindicate > base.protocol.egfrWarn) {
+    throw new Error(`ENKAKU_EGFR_CONTRAINDICATE (${base.protocol.egfrContraindicate}) must not be above ENKAKU_EGFR_WARN (${base.protocol.egfrWarn})`);
+  }
   return {
     ...base,
     ...overrides,
@@ -155,6 +190,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     auditSyslog: { ...base.auditSyslog, ...overrides.auditSyslog },
     jobs: { ...base.jobs, ...overrides.jobs },
     priors: { ...base.priors, ...overrides.priors },
+    protocol: { ...base.protocol, ...overrides.protocol },
   };
 }
 

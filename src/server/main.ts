@@ -7,7 +7,9 @@ import { loadConfig, type EnkakuConfig } from './config.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { buildApp } from './app.ts';
 import { startDimse } from './archive/index.ts';
+import { startHl7Listener } from './interop/hl7/index.ts';
 import { importFolder, type ImportSummary } from './archive/import.ts';
+import { formatSsmix2Summary, importSsmix2, ssmix2StatePath, type Ssmix2ImportSummary } from './interop/ssmix2/index.ts';
 import { AppError } from './platform/errors.ts';
 import { randomInitialPassword } from './security/index.ts';
 import { AuditForwarder, SyslogSender } from './audit/index.ts';
@@ -20,7 +22,7 @@ const OPERATOR = { kind: 'system', name: 'cli' } as const;
 const USAGE = `Usage: enkaku <command> [options]
 
 Commands:
-  serve                              start the HTTP and DICOM services (default)
+  serve                              start the HTTP, DICOM and HL7 (MLLP) services (default)
   migrate                            create or upgrade the database schema, then exit
   facility add --name N --aet AE...  register a requesting facility and its calling AE titles
   facility add-aet --name N --aet AE add calling AE titles to a facility
@@ -28,6 +30,9 @@ Commands:
   facility add-node --name N --aet AE --host H --port P [--tls] [--query] [--destination]
                                      register a DICOM node of the facility: its PACS (--query: priors are
                                      pulled from it) and/or a C-MOVE destination (--destination)
+  facility add-hl7-sender --name N --sending-facility X [--sending-application Y]
+                                     accept HL7 messages whose MSH-4 (and MSH-3, when given) name this sender
+                                     as the facility's
   facility priors --name N [--on|--off] [--years Y] [--modality M]... [--max N] [--via get|move]
                                      set which prior studies are pulled from the facility's PACS
   user add --username U --name "N" --role R [--facility F]...
@@ -37,6 +42,9 @@ Commands:
   token create --facility N --scope S... [--label L]
                                      create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
   import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
+  import-ssmix2 <root> --facility N [--full]
+                                     import clinical context (diagnoses, allergies, labs, prescriptions, injections)
+                                     from SS-MIX2 standardized storage, incrementally; --full re-reads unchanged files
   jobs list [--kind K] [--state S] [--limit N]
                                      list background jobs, newest first (kinds: priors.fetch; states: queued,
                                      running, done, failed): id, kind, state, attempts, facility, key, progress,
@@ -67,6 +75,16 @@ function progressBar(done: number, total: number, s: ImportSummary): void {
   const filled = total ? Math.round((done / total) * width) : width;
   const mb = (s.bytes / 1e6).toFixed(1);
   process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} files, ${mb} MB`);
+}
+
+let ssmix2ProgressAt = 0;
+function ssmix2Progress(done: number, total: number, s: Ssmix2ImportSummary): void {
+  if (!process.stderr.isTTY || (done < total && Date.now() - ssmix2ProgressAt < 100)) return;
+  ssmix2ProgressAt = Date.now();
+  const width = 30;
+  const filled = total ? Math.round((done / total) * width) : width;
+  const failed = s.errorCount ? `, ${s.errorCount} failed` : '';
+  process.stderr.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} files, ${s.items.added} items added${failed}`);
 }
 
 /**
@@ -101,6 +119,8 @@ async function serve(config: EnkakuConfig): Promise<void> {
   const rt = await createRuntime(config);
   const app = await buildApp(rt);
   const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
+  // HL7 v2 orders over MLLP from the facilities' HIS/RIS, acknowledged after the durable commit.
+  const hl7 = await startHl7Listener(config, { senders: rt.hl7Senders, orders: rt.orders, patients: rt.patients, clinical: rt.clinical, log: rt.log });
   await app.listen({ host: config.http.host, port: config.http.port });
   const forwarding = await startAuditForwarding(rt);
   // Background jobs (priors fetches) run in every serving process; PostgreSQL nodes share the queue.
@@ -117,6 +137,7 @@ async function serve(config: EnkakuConfig): Promise<void> {
       `Enkaku is running.`,
       `  Web and DICOMweb: ${scheme}://${config.http.host}:${config.http.port}/  (STOW-RS at /dicomweb/studies)`,
       `  DICOM:            AE title ${config.dicom.aet}, ${config.dicom.host}:${dimse.port}${dimse.tls ? ' (DICOM TLS)' : ''}`,
+      `  HL7 (MLLP):       ${hl7.host}:${hl7.port}${hl7.tls ? ' (TLS)' : ''}; FHIR R4 at /fhir/R4`,
       `  Data:             ${rt.db.location}; blobs in ${rt.blobs.root}`,
       setupToken
         ? `  First start: create the first administrator at\n    ${base}/setup?token=${setupToken}\n  (valid 24 hours, once), or with  npx enkaku user add --username admin --name "..." --role system-admin`
@@ -135,6 +156,7 @@ async function serve(config: EnkakuConfig): Promise<void> {
     // Jobs first: a C-MOVE in progress still needs the DIMSE listener to receive its instances.
     await worker.stop();
     await dimse.close();
+    await hl7.close();
     await app.close();
     await forwarding?.stop();
     await rt.close();
@@ -179,6 +201,15 @@ async function main(argv: string[]): Promise<void> {
           });
           const roles = [n.query ? 'PACS queried for priors' : '', n.destination ? 'C-MOVE destination' : ''].filter(Boolean).join(', ');
           process.stdout.write(`node ${n.aet} at ${n.host}:${n.port}${n.tls ? ' (TLS)' : ''} registered for "${values.name}": ${roles}\n`);
+        });
+        return;
+      }
+      if (sub === 'add-hl7-sender') {
+        const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, 'sending-facility': { type: 'string' }, 'sending-application': { type: 'string' } } });
+        if (!values.name || !values['sending-facility']) fail('usage: enkaku facility add-hl7-sender --name N --sending-facility X [--sending-application Y]');
+        await withRuntime(config, async (rt) => {
+          const sender = await rt.hl7Senders.add(OPERATOR, values.name!, { sendingFacility: values['sending-facility']!, sendingApplication: values['sending-application'] ?? '' });
+          process.stdout.write(`HL7 sender ${sender.sendingFacility}${sender.sendingApplication ? ` / ${sender.sendingApplication}` : ' (any application)'} registered for "${values.name}"\n`);
         });
         return;
       }
@@ -273,6 +304,23 @@ async function main(argv: string[]): Promise<void> {
         );
         for (const p of s.problems) process.stdout.write(`  refused: ${p.file}: ${p.reason}\n`);
         if (Object.keys(s.refused).length) process.exitCode = 1;
+      });
+      return;
+    }
+    case 'import-ssmix2': {
+      const { values, positionals } = parseArgs({ args: [sub ?? '', ...rest], options: { facility: { type: 'string' }, full: { type: 'boolean' } }, allowPositionals: true });
+      const root = positionals[0];
+      if (!root) fail('usage: enkaku import-ssmix2 <root> --facility NAME [--full]');
+      if (!values.facility) fail('--facility is required');
+      await withRuntime(config, async (rt) => {
+        const f = await rt.facilities.byName(values.facility!);
+        if (!f) fail(`no facility named "${values.facility}"`);
+        const s = await importSsmix2({ clinical: rt.clinical, patients: rt.patients }, root, {
+          facilityId: f.id, actor: OPERATOR, stateFile: ssmix2StatePath(config.dataDir, f.id), useState: !values.full, onProgress: ssmix2Progress,
+        });
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        for (const line of formatSsmix2Summary(s)) process.stdout.write(`${line}\n`);
+        if (s.errorCount) process.exitCode = 1;
       });
       return;
     }

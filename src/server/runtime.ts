@@ -9,7 +9,7 @@ import { openDatabase, pingDatabase, type Database, type Db } from './platform/d
 import { AuditService } from './audit/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
 import { createLogger, type Logger } from './platform/log.ts';
-import { FacilityService } from './orders/index.ts';
+import { ClinicalService, ContractService, FacilityService, Hl7SenderRegistry, OrderService, PatientService, ReconciliationService } from './orders/index.ts';
 import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
 import { SecretBox } from './platform/secrets.ts';
 import { PriorsService } from './archive/priors/index.ts';
@@ -17,6 +17,8 @@ import { JobQueue, JobService } from './platform/outbox/index.ts';
 import { hasRole } from './platform/context.ts';
 import { medicalScope } from './security/index.ts';
 import { IntakeService, QueryRepository, RenderEngine, VerifiedReader } from './archive/index.ts';
+import { TerminalService } from './quality/index.ts';
+import { ReadingService } from './reading/index.ts';
 
 /** Everything a running Enkaku needs. */
 export interface Runtime {
@@ -25,6 +27,8 @@ export interface Runtime {
   db: Db;
   blobs: BlobStore;
   facilities: FacilityService;
+  /** HL7 senders (MSH-4/MSH-3) registered per facility; the HL7 listener accepts only these. */
+  hl7Senders: Hl7SenderRegistry;
   tokens: TokenService;
   accounts: AccountService;
   auth: AuthService;
@@ -43,6 +47,20 @@ export interface Runtime {
   jobViews: JobService;
   /** Prior studies from the facility's PACS: intake hook and `priors.fetch` handler. */
   priors: PriorsService;
+  /** Facility contracts (L5, A5): scope, due times, contact ladder, delivery, sharing. */
+  contracts: ContractService;
+  /** Master patient index, links and opt-outs (W3, S1); implements PatientUpdates. */
+  patients: PatientService;
+  /** Exam orders (W1, W5); implements OrderIntake for the HL7, FHIR and form interfaces. */
+  orders: OrderService;
+  /** Clinical context (W4); implements ClinicalIntake for SS-MIX2 and HL7. */
+  clinical: ClinicalService;
+  /** Study-order reconciliation (W2): intake hook and the queue. */
+  reconciliation: ReconciliationService;
+  /** Reading terminals, monitor QC and the display calibration of sessions (Q1, Q2). */
+  terminals: TerminalService;
+  /** Measurements, key images and viewing sessions of the viewer (issue 6). */
+  reading: ReadingService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -98,12 +116,46 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   const jobViews = new JobService(db.kysely, jobs, audit, (actor) => (actor.kind === 'system' || hasRole(actor, 'system-admin') ? 'all' : medicalScope(actor)));
   const priors = new PriorsService({ db: db.kysely, config, facilities, intake, blobs, jobs, audit, log });
   intake.onNewStudy(priors);
+  const facilityExists = (id: string): Promise<boolean> => facilities.exists(id);
+  const contracts = new ContractService(db.kysely, audit, facilityExists);
+  const patients = new PatientService(db.kysely, audit, contracts, facilityExists);
+  const clinical = new ClinicalService(db.kysely, audit, patients, facilityExists);
+  const reconciliation = new ReconciliationService(db.kysely, audit, log);
+  intake.onNewStudy(reconciliation);
+  const orders = new OrderService({
+    db: db.kysely,
+    dialect: db.dialect,
+    audit,
+    log,
+    patients,
+    contracts,
+    clinical,
+    reconciliation,
+    facilityExists,
+    thresholds: { warn: config.protocol.egfrWarn, contraindicate: config.protocol.egfrContraindicate },
+  });
+  const accountRepo = new AccountRepository(db.kysely);
+  const terminals = new TerminalService({
+    db: db.kysely,
+    audit,
+    facilities,
+    sessions: { terminalOf: (id) => accountRepo.sessionTerminal(id), bind: (id, terminalId, trx) => accountRepo.bindSessionTerminal(id, terminalId, trx) },
+    monitorCheckRequired: async (facilityId) => (await contracts.current(facilityId)).monitorCheckRequired,
+  });
+  const queries = new QueryRepository(db.kysely);
+  const renderer = new RenderEngine({ cacheBytes: config.renderCacheBytes });
+  const files = new VerifiedReader(blobs, async (sopInstanceUid, blobSha256) => {
+    log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
+    await alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
+  });
+  const reading = new ReadingService({ db: db.kysely, audit, queries, files, renderer, terminals });
   return {
     config,
     log,
     db,
     blobs,
     facilities,
+    hl7Senders: new Hl7SenderRegistry(db.kysely),
     tokens: new TokenService(db.kysely, (id) => facilities.exists(id)),
     accounts,
     auth,
@@ -114,12 +166,16 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     jobs,
     jobViews,
     priors,
-    queries: new QueryRepository(db.kysely),
-    renderer: new RenderEngine({ cacheBytes: config.renderCacheBytes }),
-    files: new VerifiedReader(blobs, async (sopInstanceUid, blobSha256) => {
-      log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
-      await alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
-    }),
+    contracts,
+    patients,
+    orders,
+    clinical,
+    reconciliation,
+    queries,
+    renderer,
+    files,
+    terminals,
+    reading,
     ready,
     close: () => db.close(),
   };

@@ -9,7 +9,7 @@ import { registerQido } from './dicomweb/qido.ts';
 import { registerWado } from './dicomweb/wado.ts';
 import { registerMetadata } from './dicomweb/metadata.ts';
 import { registerFrames } from './dicomweb/frames.ts';
-import { registerRendered } from './dicomweb/rendered.ts';
+import { registerRendered, type RenderedDeps } from './dicomweb/rendered.ts';
 import type { RenderEngine } from './render/index.ts';
 import type { QueryRepository } from './repository.ts';
 import type { AuditService } from '../audit/index.ts';
@@ -22,7 +22,7 @@ export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
 export { VerifiedReader, type StoredRef } from './read.ts';
-export { RenderEngine, initRenderCodecs } from './render/index.ts';
+export { RenderEngine, initRenderCodecs, type ModalityFrame, type MeasurementAttributes, type OutputLut } from './render/index.ts';
 
 /** Options of the archive's HTTP plugin. */
 export interface ArchivePluginOptions {
@@ -43,6 +43,8 @@ export interface ArchivePluginOptions {
   publicUrl: string | undefined;
   /** The rendering engine (rendered and thumbnail resources). */
   renderer: RenderEngine;
+  /** The display calibration of the reader's terminal for rendered images (see RenderedDeps). */
+  outputLutFor?: RenderedDeps['outputLutFor'];
 }
 
 /** Registers DICOM retrieval: WADO-RS under `/dicomweb` and WADO-URI at `/wado` (at the root). */

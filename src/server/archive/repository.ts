@@ -4,7 +4,7 @@
  * index never holds an instance without its study and counts.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { likePattern, type Condition } from './dicomweb/qido-match.ts';
 import type { Database, Instance, Patient, Study } from '../platform/db/schema.ts';
 import type { InstanceAttributes } from './dicom/attributes.ts';
@@ -327,13 +327,23 @@ function newestFirst<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, table
 }
 
 /**
- * Most patients whose studies a search reads through their patient ids; more matches
- * mean a common name, and walking the newest studies first is cheaper. The point where
- * the two cost the same was measured with a million studies of 300,000 patients; fuzzy
- * matches cost more to list (a trigram index needs its rows checked).
+ * Most patients whose studies a search reads through their ids; more matches mean a
+ * common name, for which walking the newest studies and checking each one's patient
+ * finds a page sooner. Listing costs per patient (finding it, sending its id back, and
+ * PostgreSQL planning with one array element each), walking costs per study skipped:
+ * with a million studies of 300,000 patients both cost about the same near 6,000
+ * patients (2 % of them), measured with `npm run bench:query`.
  */
-const PATIENT_LIST = 4000;
-const FUZZY_PATIENT_LIST = 3000;
+const PATIENT_LIST = 6000;
+
+/**
+ * One name group of patients against a person-name key that is not fuzzy: equal, or
+ * LIKE when it has wildcards (as in whereName, for one group).
+ */
+function nameGroupTest(column: 'name_alphabetic' | 'name_ideographic' | 'name_phonetic', value: string) {
+  const col = sql.ref(`patients.${column}`);
+  return /[*?]/.test(value) ? sql<boolean>`${col} like ${likePattern(value)} escape '\\'` : sql<boolean>`${col} = ${value}`;
+}
 
 /** Most distinct modality lists merged for ModalitiesInStudy; beyond, series are checked per study. */
 const MAX_MODALITY_LISTS = 64;
@@ -351,9 +361,11 @@ export class QueryRepository {
    *
    * Built for a million studies (see migration 010_query_indexes and `npm run bench:query`):
    * 1. Patient conditions (name, Patient ID) are first run on patients alone, for at most
-   *    a few thousand ids. If that is all of them, the studies of those patients are read
-   *    through (patient_ref, facility_id, study_date, ...); otherwise the condition is so
-   *    common that walking all studies newest first finds a page of matches soon.
+   *    PATIENT_LIST ids. If that is all of them, the search is given the ids: the studies
+   *    of those patients are read through (patient_ref, facility_id, study_date, ...), or
+   *    (PostgreSQL's choice, for many ids) the newest studies are walked and tested
+   *    against a hash of the ids. Otherwise the condition is so common that walking the
+   *    newest studies and checking each one's patient finds a page of matches soon.
    * 2. ModalitiesInStudy matches the study's own list of modalities (`studies.modalities`,
    *    "CT\SR", kept by intake with the series): the lists in the index that hold a wanted
    *    modality are found by skipping through it, and each is read newest first.
@@ -364,10 +376,9 @@ export class QueryRepository {
   async studies(q: StudyQuery): Promise<StudyHit[]> {
     let patientIds: string[] | undefined;
     if (q.patientName || q.patientId) {
-      const max = q.patientName?.kind === 'name' && q.patientName.fuzzy ? FUZZY_PATIENT_LIST : PATIENT_LIST;
-      const ids = await this.matchingPatients(q, max + 1);
+      const ids = await this.matchingPatients(q, PATIENT_LIST + 1);
       if (ids.length === 0) return [];
-      if (ids.length <= max) patientIds = ids;
+      if (ids.length <= PATIENT_LIST) patientIds = ids;
     }
     let lists: string[] | undefined;
     if (q.modalities?.length && !patientIds) {
@@ -375,11 +386,15 @@ export class QueryRepository {
       if (lists.length === 0) return [];
       if (lists.length > MAX_MODALITY_LISTS) lists = undefined;
     }
+    const postgres = this.db.getExecutor().adapter instanceof PostgresAdapter;
 
     const candidates = (list?: string) => {
       let qb = this.db.selectFrom('studies').select(['studies.id', 'studies.study_date', 'studies.study_time']);
-      if (patientIds) qb = qb.where('studies.patient_ref', 'in', patientIds);
-      else if (q.patientName || q.patientId) {
+      if (patientIds) {
+        // One array parameter on PostgreSQL: the planner sees every id, and either reads
+        // these patients' studies or walks the newest studies testing a hash of the ids.
+        qb = postgres ? qb.where(sql<boolean>`studies.patient_ref = any(${patientIds}::text[])`) : qb.where('studies.patient_ref', 'in', patientIds);
+      } else if (q.patientName || q.patientId) {
         qb = qb.innerJoin('patients', 'patients.id', 'studies.patient_ref') as unknown as typeof qb;
         qb = whereName(qb, 'patients', q.patientName);
         qb = where(qb, 'patients.patient_id', q.patientId);
@@ -420,14 +435,26 @@ export class QueryRepository {
 
   /**
    * Ids of the patients in scope matching the query's patient conditions, at most `max`.
-   * Patients belong to the facility of their studies, so the facility scope applies here too.
+   * Patients belong to the facility of their studies, so the facility scope applies here
+   * too. A name that is not fuzzy is matched group by group (a union), so that each part
+   * is read from one index on (group, facility_id, id) alone.
    */
   private async matchingPatients(q: StudyQuery, max: number): Promise<string[]> {
-    let qb = this.db.selectFrom('patients').select('patients.id');
-    qb = this.scoped(qb, 'patients.facility_id', q.scope);
-    qb = whereName(qb, 'patients', q.patientName);
-    qb = where(qb, 'patients.patient_id', q.patientId);
-    return (await qb.limit(max).execute()).map((r) => r.id);
+    const base = () => {
+      let qb = this.db.selectFrom('patients').select('patients.id');
+      qb = this.scoped(qb, 'patients.facility_id', q.scope);
+      return where(qb, 'patients.patient_id', q.patientId);
+    };
+    const c = q.patientName;
+    if (c?.kind === 'name' && !c.fuzzy) {
+      const [a, i, p] = (['name_alphabetic', 'name_ideographic', 'name_phonetic'] as const).map((col) => base().where(nameGroupTest(col, c.value)));
+      // UNION ALL stops at the limit; a patient found through two groups counts twice
+      // there (never missed) and once in the answer.
+      const union = a!.unionAll(i!).unionAll(p!);
+      const rows = await this.db.selectFrom(union.as('m')).select('m.id').limit(max).execute();
+      return rows.length < max ? [...new Set(rows.map((r) => r.id))] : rows.map((r) => r.id);
+    }
+    return (await whereName(base(), 'patients', c).limit(max).execute()).map((r) => r.id);
   }
 
   /**

@@ -59,7 +59,7 @@ function uidOk(uid: string): boolean {
 /** The archive's intake service. */
 export class IntakeService {
   readonly repo: ArchiveRepository;
-  private newStudyHook: NewStudyHook | undefined;
+  private readonly newStudyHooks: NewStudyHook[] = [];
 
   constructor(
     db: Kysely<Database>,
@@ -70,9 +70,23 @@ export class IntakeService {
     this.repo = new ArchiveRepository(db);
   }
 
-  /** Sets the follow-up for new studies (one hook; the priors service). */
+  /**
+   * Adds a follow-up for new studies (the priors fetch, reconciliation with orders). They
+   * run in the order added, inside the index transaction of the study's first instance.
+   */
   onNewStudy(hook: NewStudyHook): void {
-    this.newStudyHook = hook;
+    this.newStudyHooks.push(hook);
+  }
+
+  /** What the hooks want done if this instance creates its study, or undefined for nothing. */
+  private async prepareNewStudy(origin: IntakeOrigin): Promise<((trx: Transaction<Database>, study: Study) => Promise<void>) | undefined> {
+    if (this.newStudyHooks.length === 0) return undefined;
+    const steps = (await Promise.all(this.newStudyHooks.map((h) => h.prepare(origin)))).filter((f) => f !== undefined);
+    if (steps.length === 0) return undefined;
+    if (steps.length === 1) return steps[0];
+    return async (trx, study) => {
+      for (const step of steps) await step(trx, study);
+    };
   }
 
   /**
@@ -152,7 +166,7 @@ export class IntakeService {
         return ok('duplicate');
       }
       const t1 = performance.now();
-      const onNewStudy = await this.newStudyHook?.prepare(origin);
+      const onNewStudy = await this.prepareNewStudy(origin);
       await obj.commit();
       const t2 = performance.now();
       const result = await this.repo.recordInstance(

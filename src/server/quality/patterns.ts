@@ -307,11 +307,18 @@ export function describePattern(name: PatternName): string {
 }
 
 /**
- * A pattern as a one-channel 8-bit PNG that decodes to exactly {@link renderPattern}'s pixels.
- * @throws RangeError for an unknown pattern name
+ * A pattern as a one-channel 8-bit PNG that decodes to exactly {@link renderPattern}'s pixels,
+ * or, given a 256-entry output LUT (a terminal's display calibration), to lut[pixel].
+ * @throws RangeError for an unknown pattern name or a LUT that is not 256 entries
  */
-export async function patternPng(name: PatternName): Promise<Buffer> {
-  const { width, height, pixels } = renderPattern(name);
+export async function patternPng(name: PatternName, lut?: Uint8Array): Promise<Buffer> {
+  const rendered = renderPattern(name);
+  const { width, height } = rendered;
+  let { pixels } = rendered;
+  if (lut) {
+    if (lut.length !== 256) throw new RangeError(`a pattern is mapped through a 256-entry LUT, not ${lut.length}`);
+    pixels = pixels.map((v) => lut[v]!);
+  }
   return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 1 } })
     .toColourspace('b-w')
     .png({ compressionLevel: 6 })

@@ -199,6 +199,7 @@ export class AuthService {
       revoked_at: null,
       webauthn_challenge: null,
       reauth_at: null,
+      terminal_id: null,
     };
     await this.repo.insertSession(row);
     return cookie;

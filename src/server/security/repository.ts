@@ -90,6 +90,17 @@ export class AccountRepository {
     await this.db.updateTable('sessions').set(values).where('id', '=', id).execute();
   }
 
+  /** The reading terminal a session is bound to (Q2), or null. */
+  async sessionTerminal(sessionId: string): Promise<string | null> {
+    const row = await this.db.selectFrom('sessions').select('terminal_id').where('id', '=', sessionId).executeTakeFirst();
+    return row?.terminal_id ?? null;
+  }
+
+  /** Binds a session to a reading terminal, or unbinds it (null), inside the caller's transaction when given one. */
+  async bindSessionTerminal(sessionId: string, terminalId: string | null, ex: Kysely<Database> | Transaction<Database> = this.db): Promise<void> {
+    await ex.updateTable('sessions').set({ terminal_id: terminalId }).where('id', '=', sessionId).execute();
+  }
+
   async revokeUserSessions(userId: string, now: string, audit?: InTx): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();

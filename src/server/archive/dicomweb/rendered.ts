@@ -11,7 +11,7 @@ import { AppError } from '../../platform/errors.ts';
 import type { AuditService } from '../../audit/index.ts';
 import type { QueryRepository } from '../repository.ts';
 import type { VerifiedReader } from '../read.ts';
-import { NotAcceptableError, parseRenderedParams, type RenderEngine, type RenderRequest } from '../render/index.ts';
+import { NotAcceptableError, parseRenderedParams, type OutputLut, type RenderEngine, type RenderRequest } from '../render/index.ts';
 
 /** What the rendered routes need. */
 export interface RenderedDeps {
@@ -20,6 +20,13 @@ export interface RenderedDeps {
   files: VerifiedReader;
   renderer: RenderEngine;
   reader(req: FastifyRequest): Promise<{ actor: Actor; scope: 'all' | string[] }>;
+  /**
+   * The display calibration for this reader and facility (Q2, PS3.14): the output LUT of the
+   * reading terminal the caller's session is bound to and the label of its profile, sent in
+   * `X-Enkaku-Display-Profile` (percent-encoded UTF-8). Undefined when none applies (API
+   * tokens, no terminal). Throws AppError `locked` when reading is blocked at the terminal.
+   */
+  outputLutFor?(actor: Actor, facilityId: string): Promise<{ lut: OutputLut | undefined; label: string } | undefined>;
 }
 
 /**
@@ -90,6 +97,8 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     request.frame = frame;
     const { actor, scope } = await deps.reader(req);
     const row = await pick(scope, where);
+    const display = await deps.outputLutFor?.(actor, row.facility_id);
+    if (display?.lut) request.outputLut = display.lut;
     const image = await deps.renderer.render({ key: row.blob_sha256, bytes: () => deps.files.read(row) }, request);
     if (throttle.due(actorKey(actor), row.series_uid)) {
       await deps.audit.record({
@@ -102,6 +111,7 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     }
     // PS3.18 §8.3.5.1.1: unsupported annotation values are ignored with a warning.
     if (request.ignoredAnnotations.length) reply.header('warning', `299 ${req.host}: The following annotation values are not supported: ${request.ignoredAnnotations.join(',')}`);
+    if (display) reply.header('x-enkaku-display-profile', encodeURIComponent(display.label));
     reply.header('content-type', image.contentType).send(image.body);
   };
 

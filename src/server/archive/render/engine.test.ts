@@ -121,3 +121,44 @@ describe('frame cache', () => {
     assert.deepEqual([cache.has('a'), cache.has('b'), cache.stats().bytes], [false, true, 6]);
   });
 });
+
+describe('modality values for measurements (PS3.4 N.2.1.1)', () => {
+  it('gives stored values through Rescale Slope and Intercept, padding marked, from the cached decode', async () => {
+    const engine = new RenderEngine({ cacheBytes: 1024 * 1024 });
+    // Signed 16-bit, 12 bits stored: -2048 is padding; slope 2, intercept -10.
+    const pixels = Int16Array.from([-2048, -5, 0, 7, 100, 2047]);
+    const file = fixtureFile({
+      rows: 2,
+      columns: 3,
+      photometric: 'MONOCHROME2',
+      bitsAllocated: 16,
+      bitsStored: 12,
+      pixelRepresentation: 1,
+      pixels,
+      extra: [
+        [0x00080060, 'CS', 'CT'],
+        [0x00280030, 'DS', '0.7\\0.6'],
+        [0x00280120, 'SS', [-2048]],
+        [0x00281052, 'DS', '-10'],
+        [0x00281053, 'DS', '2'],
+      ],
+    });
+    let reads = 0;
+    const source = { key: 'signed', bytes: async () => (reads++, file) };
+    const m = await engine.modalityValues(source);
+    assert.deepEqual([m.width, m.height, m.frames], [3, 2, 1]);
+    assert.deepEqual([...m.values!], [...pixels].map((v) => v * 2 - 10));
+    assert.deepEqual([...m.padding!], [1, 0, 0, 0, 0, 0]);
+    assert.deepEqual(m.attributes, { modality: 'CT', rescaleType: '', pixelSpacing: [0.7, 0.6], imagerPixelSpacing: undefined, pixelSpacingCalibrationType: '' });
+    await engine.render(source, params({}));
+    assert.equal(reads, 1, 'rendering reuses the frame decoded for the measurement');
+    await assert.rejects(engine.modalityValues(source, 2), /frame 2 does not exist/);
+  });
+
+  it('has no modality values for colour images', async () => {
+    const engine = new RenderEngine({ cacheBytes: 1024 * 1024 });
+    const file = fixtureFile({ rows: 1, columns: 2, photometric: 'RGB', bitsAllocated: 8, samplesPerPixel: 3, pixels: Uint8Array.from([255, 0, 0, 0, 255, 0]) });
+    const m = await engine.modalityValues({ key: 'rgb', bytes: file });
+    assert.deepEqual([m.values, m.padding, m.width], [null, null, 2]);
+  });
+});

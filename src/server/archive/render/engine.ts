@@ -12,8 +12,8 @@ import sharp, { type JpegOptions, type Sharp } from 'sharp';
 import { FrameCache, type FrameCacheStats } from './cache.ts';
 import { decodeFrame, decodedBytes, type DecodedFrame } from './decode.ts';
 import { RenderParamError } from './errors.ts';
-import { checkOutputLut, renderGray } from './gray.ts';
-import { readImageInfo } from './image-info.ts';
+import { cellToStored, checkOutputLut, modalityValue, renderGray, type GrayFrame } from './gray.ts';
+import { readImageInfo, type ImageInfo } from './image-info.ts';
 import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 
 // libvips keeps recently used images in its own cache; rendered frames must stay within the
@@ -70,9 +70,87 @@ export interface RenderStats {
   cache: FrameCacheStats;
 }
 
+/** What measurements need to know of an instance besides its pixels. */
+export interface MeasurementAttributes {
+  /** Modality (0008,0060), upper case; '' when absent. */
+  modality: string;
+  /** Rescale Type (0028,1054); '' when absent. */
+  rescaleType: string;
+  /** Pixel Spacing (0028,0030), [row, column] mm in the patient. */
+  pixelSpacing: [number, number] | undefined;
+  /** Imager Pixel Spacing (0018,1164), [row, column] mm at the detector. */
+  imagerPixelSpacing: [number, number] | undefined;
+  /** Pixel Spacing Calibration Type (0028,0A02), upper case; '' when absent. */
+  pixelSpacingCalibrationType: string;
+}
+
+/**
+ * The modality values of one frame: stored values through the Modality LUT (PS3.4 N.2.1.1,
+ * PS3.3 C.11.1), e.g. Hounsfield units for CT. Made from the cached decoded frame on each
+ * call and handed to the caller only: never cached, never written anywhere.
+ */
+export interface ModalityFrame {
+  width: number;
+  height: number;
+  /** Number of frames in the instance. */
+  frames: number;
+  /** The modality value of every pixel, row by row; null for colour images, which have none. */
+  values: Float64Array | null;
+  /** 1 where the stored value is Pixel Padding (PS3.3 C.7.5.1.1.2); null when none is declared. */
+  padding: Uint8Array | null;
+  attributes: MeasurementAttributes;
+}
+
 interface CachedFrame {
   frame: DecodedFrame;
   frames: number;
+  attributes: MeasurementAttributes;
+}
+
+function measurementAttributes(info: ImageInfo): MeasurementAttributes {
+  return {
+    modality: info.modality,
+    rescaleType: info.rescaleType,
+    pixelSpacing: info.pixelSpacing,
+    imagerPixelSpacing: info.imagerPixelSpacing,
+    pixelSpacingCalibrationType: info.pixelSpacingCalibrationType,
+  };
+}
+
+/** Modality values and the padding mask of a grayscale frame (one table read per pixel for 8/16-bit cells). */
+function modalityOf(frame: GrayFrame): { values: Float64Array; padding: Uint8Array | null } {
+  const n = frame.width * frame.height;
+  const m = frame.presentation.modality;
+  const { value: pad, limit } = frame.padding;
+  const padLo = pad === undefined ? Infinity : limit === undefined ? pad : Math.min(pad, limit);
+  const padHi = pad === undefined ? -Infinity : limit === undefined ? pad : Math.max(pad, limit);
+  const values = new Float64Array(n);
+  const padding = pad === undefined ? null : new Uint8Array(n);
+  const cells = frame.cells;
+  if (frame.cellBits === 32) {
+    // 32-bit cells already hold stored values.
+    for (let i = 0; i < n; i++) {
+      const sv = cells[i]!;
+      values[i] = modalityValue(m, sv);
+      if (padding && sv >= padLo && sv <= padHi) padding[i] = 1;
+    }
+    return { values, padding };
+  }
+  const stored = cellToStored(frame);
+  const size = 1 << frame.cellBits;
+  const table = new Float64Array(size);
+  const padTable = new Uint8Array(size);
+  for (let c = 0; c < size; c++) {
+    const sv = stored(c);
+    table[c] = modalityValue(m, sv);
+    padTable[c] = sv >= padLo && sv <= padHi ? 1 : 0;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = cells[i]!;
+    values[i] = table[c]!;
+    if (padding) padding[i] = padTable[c]!;
+  }
+  return { values, padding };
 }
 
 /** Pixels after the display stages and the source region, with the size to scale them to. */
@@ -184,7 +262,7 @@ export class RenderEngine {
       const info = readImageInfo(bytes);
       const decoded = await decodeFrame(info, frame);
       this.decodes++;
-      const entry: CachedFrame = { frame: decoded, frames: info.frames };
+      const entry: CachedFrame = { frame: decoded, frames: info.frames, attributes: measurementAttributes(info) };
       this.cache.set(key, entry, decodedBytes(decoded));
       return entry;
     })();
@@ -249,6 +327,21 @@ export class RenderEngine {
         : await img.jpeg(jpegOptions(req.quality)).toBuffer();
     const size = p.target ?? { width: p.width, height: p.height };
     return { body, contentType: req.mediaType, width: size.width, height: size.height, frames: p.frames };
+  }
+
+  /**
+   * The modality values of one frame (HU for CT), for measurements on the original pixels:
+   * from the same cached decode as rendering, so the stored file is read (and its digest
+   * checked by `source.bytes`) only when the frame is not cached.
+   * @throws FrameOutOfRangeError when `frame` does not exist
+   * @throws RenderUnsupportedError when the instance cannot be decoded
+   * @throws DicomParseError when the file is not valid DICOM
+   */
+  async modalityValues(source: RenderSource, frame = 1): Promise<ModalityFrame> {
+    const { frame: decoded, frames, attributes } = await this.frame(source, frame);
+    const base = { width: decoded.width, height: decoded.height, frames, attributes };
+    if (decoded.kind === 'rgb') return { ...base, values: null, padding: null };
+    return { ...base, ...modalityOf(decoded) };
   }
 
   /** Forgets the cached frames of one instance (e.g. when it is deleted). */

@@ -54,12 +54,24 @@ export interface ImageInfo {
    * (0028,3010); these are read from the header with dcmjs when true.
    */
   mayHaveLutSequences: boolean;
+  /** Modality (0008,0060), e.g. CT; '' when absent. */
+  modality: string;
+  /** Rescale Type (0028,1054), the unit of the modality values (HU, US, ...); '' when absent. */
+  rescaleType: string;
+  /** Pixel Spacing (0028,0030): [row spacing, column spacing] in mm, in the patient. */
+  pixelSpacing: [number, number] | undefined;
+  /** Imager Pixel Spacing (0018,1164): [row, column] in mm at the detector (projection radiography). */
+  imagerPixelSpacing: [number, number] | undefined;
+  /** Pixel Spacing Calibration Type (0028,0A02): GEOMETRY or FIDUCIAL when Pixel Spacing was calibrated. */
+  pixelSpacingCalibrationType: string;
 }
 
 const WANTED: ReadonlySet<number> = new Set([
   0x00080016, 0x00080018, 0x00280002, 0x00280004, 0x00280006, 0x00280008, 0x00280010, 0x00280011, 0x00280100, 0x00280101,
   0x00280102, 0x00280103, 0x00280120, 0x00280121, 0x00281050, 0x00281051, 0x00281052, 0x00281053, 0x00281056,
   0x7fe00001, 0x7fe00002,
+  // For measurements (not rendering): Modality, Pixel Spacing, Imager Pixel Spacing, Rescale Type, Pixel Spacing Calibration Type.
+  0x00080060, 0x00280030, 0x00181164, 0x00281054, 0x00280a02,
 ]);
 
 /** Files deflated beyond this are refused (a deflate bomb would otherwise fill memory). */
@@ -73,6 +85,14 @@ function numbers(el: RawElement | undefined): number[] {
   const t = text(el);
   if (!t) return [];
   return t.split('\\').map((v) => Number(v.trim()));
+}
+
+/** A pair of positive spacings (row\column, mm), or undefined when absent or unusable. */
+function spacing(el: RawElement | undefined): [number, number] | undefined {
+  const v = numbers(el);
+  if (v.length < 2) return undefined;
+  const [r, c] = v as [number, number];
+  return Number.isFinite(r) && Number.isFinite(c) && r > 0 && c > 0 ? [r, c] : undefined;
 }
 
 function us(el: RawElement | undefined, big: boolean): number | undefined {
@@ -181,6 +201,11 @@ export function readImageInfo(bytes: Buffer): ImageInfo {
     extendedLengths: ov(el.get(0x7fe00002), big),
     // A byte search is enough: a false match only costs reading the header with dcmjs.
     mayHaveLutSequences: patterns.some((p) => header.includes(p)),
+    modality: text(el.get(0x00080060)).toUpperCase(),
+    rescaleType: text(el.get(0x00281054)),
+    pixelSpacing: spacing(el.get(0x00280030)),
+    imagerPixelSpacing: spacing(el.get(0x00181164)),
+    pixelSpacingCalibrationType: text(el.get(0x00280a02)).toUpperCase(),
   };
 }
 

@@ -20,7 +20,18 @@ export {
   DEFAULT_MAX_FRAME_BYTES, MllpClient, MllpDecoder, MllpFramingError, MllpServer, MllpTimeoutError, encodeMllpFrame,
   type MllpClientOptions, type MllpEvent, type MllpMessageContext, type MllpServerOptions, type MllpTlsOptions,
 } from './mllp.ts';
+export {
+  Hl7MappingError, classifyHl7Message, hl7TimeToIso, mapOrderMessage, mapPatientUpdate, type Hl7MappingIssue, type Hl7MessageKind,
+} from './orders.ts';
+export { createHl7Handler, startHl7Listener, type Hl7Listener, type Hl7ListenerDeps } from './listener.ts';
 export { HL7_ERROR_CODES, buildAck, buildAckBytes, type AckCode, type AckError, type AckOptions, type Hl7ErrorLocation } from './ack.ts';
+export {
+  CLINICAL_DATA_TYPES, CODE_SYSTEM_NAMES, ClinicalMappingError, allergyFromAl1, allergyFromIam, codeSystemName, contrastClass, diagnosisFromDg1,
+  diagnosisFromPrb, formatClinicalIssue, isClinicalDataType, isMetformin, isoTime, labClass, labFromObx, mapClinicalBytes, mapClinicalMessage,
+  patientFromPid,
+  type ClinicalContext, type ClinicalDataType, type ClinicalIssue, type ClinicalLocation, type ClinicalMessage, type LabTimes, type SegmentEnv,
+  type SegmentResult,
+} from './clinical.ts';
 
 /**
  * Decode the bytes of one received message per its MSH-18 and parse it (the usual first step of

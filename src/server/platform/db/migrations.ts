@@ -4,6 +4,7 @@
  * released: add a new one.
  */
 import { auditMigration } from '../../audit/index.ts';
+import { hl7SendersMigration } from '../../orders/senders.ts';
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
@@ -327,10 +328,11 @@ const m009: Migration = {
  *   when a name or Patient ID matches few patients;
  * - ModalitiesInStudy: (modalities, study_date, ...) on the study's own list of its
  *   series' modalities;
- * - patients: Patient ID; the name groups for prefix matches (LIKE 'Yamada%': SQLite
- *   needs NOCASE indexes for its case-insensitive LIKE, PostgreSQL text_pattern_ops
- *   unless the database collation is C); id with all name columns, so checking the name
- *   of a study's patient needs no table read;
+ * - patients: Patient ID; each name group with facility and id, for prefix and exact
+ *   matches read from the index alone (LIKE 'Yamada%': SQLite needs NOCASE indexes for
+ *   its case-insensitive LIKE, PostgreSQL text_pattern_ops unless the database collation
+ *   is C); id with all name columns, so checking the name of a study's patient needs no
+ *   table read;
  * - fuzzy names (a component of any group starting with the text): a trigram index on
  *   name_search, PostgreSQL only, when the pg_trgm extension is available.
  * The two single-column indexes of 001 that the new ones start with are dropped.
@@ -342,8 +344,9 @@ const m010: Migration = {
     await db.schema.createIndex('patients_names').on('patients').columns(['id', 'name_alphabetic', 'name_ideographic', 'name_phonetic', 'name_search']).execute();
     for (const column of ['name_alphabetic', 'name_ideographic', 'name_phonetic']) {
       const name = sql.id(`patients_${column}_prefix`);
-      if (postgres) await sql`create index ${name} on patients (${sql.ref(column)} text_pattern_ops)`.execute(db);
-      else await sql`create index ${name} on patients (${sql.ref(column)} collate nocase)`.execute(db);
+      const col = sql.ref(column);
+      if (postgres) await sql`create index ${name} on patients (${col} text_pattern_ops, facility_id, id)`.execute(db);
+      else await sql`create index ${name} on patients (${col} collate nocase, facility_id, id)`.execute(db);
     }
     await db.schema.createIndex('studies_facility_date').on('studies').columns(['facility_id', 'study_date', 'study_time', 'id', 'patient_ref']).execute();
     await db.schema.createIndex('studies_date_order').on('studies').columns(['study_date', 'study_time', 'id', 'patient_ref']).execute();
@@ -377,6 +380,317 @@ async function trigramIndex(db: Kysely<any>): Promise<void> {
   }
 }
 
+/**
+ * The orders module (W1-W5, L5, A5, S1): facility contracts and their versions, explicit
+ * links between facilities' patient records and opt-outs (the patients table of 001 is the
+ * master patient index), orders with every message received for them, protocols and the
+ * consultation thread, order-study links and the reconciliation queue, clinical items.
+ * "Active" rows (links, opt-outs) are those not ended; partial unique indexes keep one
+ * active row where there may be only one, and ended rows stay as history.
+ */
+const m011: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('facility_contracts')
+      .addColumn('facility_id', 'text', (c) => c.primaryKey().references('facilities.id'))
+      .addColumn('modalities', 'text', (c) => c.notNull())
+      .addColumn('body_parts', 'text', (c) => c.notNull())
+      .addColumn('due_stat_minutes', 'integer', (c) => c.notNull())
+      .addColumn('due_urgent_minutes', 'integer', (c) => c.notNull())
+      .addColumn('due_routine_minutes', 'integer', (c) => c.notNull())
+      .addColumn('retention_days', 'integer', (c) => c.notNull())
+      .addColumn('contact_ladder', 'text', (c) => c.notNull())
+      .addColumn('delivery_route', 'text', (c) => c.notNull())
+      .addColumn('transcription_confirmer', 'text', (c) => c.notNull())
+      .addColumn('onward_sharing', 'integer', (c) => c.notNull())
+      .addColumn('monitor_check_required', 'integer', (c) => c.notNull())
+      .addColumn('opt_out_notice', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('updated_by', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('facility_contract_versions')
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('terms', 'text', (c) => c.notNull())
+      .addColumn('changed_at', 'text', (c) => c.notNull())
+      .addColumn('changed_by', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('facility_contract_versions_pk', ['facility_id', 'version'])
+      .execute();
+
+    await db.schema
+      .createTable('patient_links')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('patient_a', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('patient_b', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('linked_by', 'text', (c) => c.notNull())
+      .addColumn('linked_at', 'text', (c) => c.notNull())
+      .addColumn('unlinked_by', 'text')
+      .addColumn('unlinked_at', 'text')
+      .addColumn('unlink_reason', 'text')
+      .execute();
+    await db.schema.createIndex('patient_links_active').on('patient_links').columns(['patient_a', 'patient_b']).unique().where(sql.ref('unlinked_at'), 'is', null).execute();
+    await db.schema.createIndex('patient_links_a').on('patient_links').column('patient_a').execute();
+    await db.schema.createIndex('patient_links_b').on('patient_links').column('patient_b').execute();
+    await db.schema
+      .createTable('patient_opt_outs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('patient_ref', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('declared_on', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull())
+      .addColumn('recorded_by', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'text', (c) => c.notNull())
+      .addColumn('withdrawn_on', 'text')
+      .addColumn('withdrawn_source', 'text')
+      .addColumn('withdrawn_by', 'text')
+      .addColumn('withdrawn_at', 'text')
+      .execute();
+    await db.schema.createIndex('patient_opt_outs_active').on('patient_opt_outs').column('patient_ref').unique().where(sql.ref('withdrawn_at'), 'is', null).execute();
+    await db.schema.createIndex('patient_opt_outs_patient').on('patient_opt_outs').column('patient_ref').execute();
+
+    await db.schema
+      .createTable('orders')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('patient_ref', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('placer_order_number', 'text', (c) => c.notNull())
+      .addColumn('filler_order_number', 'text', (c) => c.notNull())
+      .addColumn('accession_number', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('priority', 'text', (c) => c.notNull())
+      .addColumn('jj1017', 'text', (c) => c.notNull())
+      .addColumn('modality', 'text', (c) => c.notNull())
+      .addColumn('body_part', 'text', (c) => c.notNull())
+      .addColumn('procedure_text', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('clinical_notes', 'text', (c) => c.notNull())
+      .addColumn('contrast', 'integer', (c) => c.notNull())
+      .addColumn('requester_name', 'text', (c) => c.notNull())
+      .addColumn('requester_department', 'text', (c) => c.notNull())
+      .addColumn('requested_at', 'text', (c) => c.notNull())
+      .addColumn('scheduled_at', 'text')
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('created_from', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('message_time', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('orders_facility_placer', ['facility_id', 'placer_order_number'])
+      .execute();
+    await db.schema.createIndex('orders_accession').on('orders').columns(['facility_id', 'accession_number']).execute();
+    await db.schema.createIndex('orders_patient').on('orders').column('patient_ref').execute();
+    await db.schema.createIndex('orders_facility_requested').on('orders').columns(['facility_id', 'requested_at', 'id']).execute();
+    await db.schema.createIndex('orders_requested').on('orders').columns(['requested_at', 'id']).execute();
+    await db.schema
+      .createTable('order_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('message_id', 'text', (c) => c.notNull())
+      .addColumn('control', 'text', (c) => c.notNull())
+      .addColumn('message_time', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('changed', 'text', (c) => c.notNull())
+      .addColumn('snapshot', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('received_at', 'text', (c) => c.notNull())
+      .execute();
+    // A refused message is history, not a key: sent again it is refused again.
+    await db.schema
+      .createIndex('order_events_message')
+      .on('order_events')
+      .columns(['facility_id', 'source', 'message_id'])
+      .unique()
+      .where(sql<boolean>`outcome <> 'refused-conflict'`)
+      .execute();
+    await db.schema.createIndex('order_events_order').on('order_events').columns(['order_id', 'received_at']).execute();
+    await db.schema
+      .createTable('order_protocols')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addColumn('author_id', 'text', (c) => c.notNull())
+      .addColumn('author_name', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('order_protocols_order').on('order_protocols').columns(['order_id', 'recorded_at']).execute();
+    await db.schema
+      .createTable('order_consultations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('author_id', 'text', (c) => c.notNull())
+      .addColumn('author_name', 'text', (c) => c.notNull())
+      .addColumn('author_roles', 'text', (c) => c.notNull())
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addColumn('posted_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('order_consultations_order').on('order_consultations').columns(['order_id', 'posted_at']).execute();
+
+    await db.schema
+      .createTable('order_study_links')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('order_id', 'text', (c) => c.notNull().references('orders.id'))
+      .addColumn('study_id', 'text', (c) => c.notNull().references('studies.id'))
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('linked_by', 'text', (c) => c.notNull())
+      .addColumn('linked_at', 'text', (c) => c.notNull())
+      .addColumn('unlinked_by', 'text')
+      .addColumn('unlinked_at', 'text')
+      .addColumn('unlink_reason', 'text')
+      .execute();
+    await db.schema.createIndex('order_study_links_study_active').on('order_study_links').column('study_id').unique().where(sql.ref('unlinked_at'), 'is', null).execute();
+    await db.schema.createIndex('order_study_links_order_active').on('order_study_links').column('order_id').unique().where(sql.ref('unlinked_at'), 'is', null).execute();
+    await db.schema.createIndex('order_study_links_study').on('order_study_links').column('study_id').execute();
+    await db.schema.createIndex('order_study_links_order').on('order_study_links').column('order_id').execute();
+    await db.schema
+      .createTable('unmatched_studies')
+      .addColumn('study_id', 'text', (c) => c.primaryKey().references('studies.id'))
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('candidates', 'integer', (c) => c.notNull())
+      .addColumn('queued_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('unmatched_studies_facility').on('unmatched_studies').columns(['facility_id', 'queued_at']).execute();
+
+    await db.schema
+      .createTable('clinical_items')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('patient_ref', 'text', (c) => c.notNull().references('patients.id'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('code', 'text', (c) => c.notNull())
+      .addColumn('code_system', 'text', (c) => c.notNull())
+      .addColumn('text', 'text', (c) => c.notNull())
+      .addColumn('value', 'text')
+      .addColumn('unit', 'text', (c) => c.notNull())
+      .addColumn('category', 'text', (c) => c.notNull())
+      .addColumn('observed_at', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('source_key', 'text', (c) => c.notNull())
+      .addColumn('content_sha256', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('clinical_items_source_key', ['facility_id', 'source', 'source_key'])
+      .execute();
+    await db.schema.createIndex('clinical_items_patient').on('clinical_items').columns(['patient_ref', 'kind', 'observed_at']).execute();
+  },
+};
+
+/**
+ * Reading terminals and monitor QC (Q1, Q2; JESRA X-0093, AAPM TG18, DICOM PS3.14): the
+ * terminals with their acceptance values and display profile, the daily visual checks and
+ * the constancy tests with their numbers; the terminal a session is bound to; key images of
+ * a study and viewing sessions (S6, issue 6). Luminances are `double precision` (REAL in
+ * SQLite, float8 in PostgreSQL): they are measurements, not money.
+ * `reading_terminals.last_check_*` repeat the newest daily check of the terminal (written in
+ * the same transaction), so that the rendering path decides "checked today?" from one row.
+ */
+const m013: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('reading_terminals')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('location', 'text', (c) => c.notNull())
+      .addColumn('display_model', 'text', (c) => c.notNull())
+      .addColumn('display_serial', 'text', (c) => c.notNull())
+      .addColumn('grade', 'text', (c) => c.notNull())
+      .addColumn('lmax', 'double precision', (c) => c.notNull())
+      .addColumn('lmin', 'double precision', (c) => c.notNull())
+      .addColumn('lamb', 'double precision', (c) => c.notNull())
+      .addColumn('acceptance_tested_on', 'text', (c) => c.notNull())
+      .addColumn('native', 'text', (c) => c.notNull())
+      .addColumn('facility_id', 'text', (c) => c.references('facilities.id'))
+      .addColumn('require_daily_check', 'integer', (c) => c.notNull())
+      .addColumn('profile', 'text', (c) => c.notNull())
+      .addColumn('constancy_interval_months', 'integer', (c) => c.notNull())
+      .addColumn('active', 'integer', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('last_check_at', 'text')
+      .addColumn('last_check_on', 'text')
+      .addColumn('last_check_passed', 'integer')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('reading_terminals_facility').on('reading_terminals').columns(['facility_id', 'name']).execute();
+    await db.schema
+      .createTable('terminal_daily_checks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('terminal_id', 'text', (c) => c.notNull().references('reading_terminals.id'))
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('user_name', 'text', (c) => c.notNull())
+      .addColumn('pattern', 'text', (c) => c.notNull())
+      .addColumn('items', 'text', (c) => c.notNull())
+      .addColumn('passed', 'integer', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull())
+      .addColumn('checked_at', 'text', (c) => c.notNull())
+      .addColumn('checked_on', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('terminal_daily_checks_terminal').on('terminal_daily_checks').columns(['terminal_id', 'checked_at']).execute();
+    await db.schema
+      .createTable('terminal_constancy_tests')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('terminal_id', 'text', (c) => c.notNull().references('reading_terminals.id'))
+      .addColumn('grade', 'text', (c) => c.notNull())
+      .addColumn('lmax', 'double precision', (c) => c.notNull())
+      .addColumn('lmin', 'double precision', (c) => c.notNull())
+      .addColumn('lamb', 'double precision', (c) => c.notNull())
+      .addColumn('readings', 'text', (c) => c.notNull())
+      .addColumn('contrast_deviation', 'double precision', (c) => c.notNull())
+      .addColumn('luminance_ratio', 'double precision', (c) => c.notNull())
+      .addColumn('items', 'text', (c) => c.notNull())
+      .addColumn('passed', 'integer', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull())
+      .addColumn('tested_on', 'text', (c) => c.notNull())
+      .addColumn('next_due_on', 'text', (c) => c.notNull())
+      .addColumn('recorded_by', 'text', (c) => c.notNull())
+      .addColumn('recorded_by_name', 'text', (c) => c.notNull())
+      .addColumn('recorded_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('terminal_constancy_terminal').on('terminal_constancy_tests').columns(['terminal_id', 'tested_on', 'recorded_at']).execute();
+    await db.schema.alterTable('sessions').addColumn('terminal_id', 'text').execute();
+    await db.schema
+      .createTable('key_images')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('study_uid', 'text', (c) => c.notNull())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('series_uid', 'text', (c) => c.notNull())
+      .addColumn('sop_instance_uid', 'text', (c) => c.notNull())
+      .addColumn('frame', 'integer', (c) => c.notNull())
+      .addColumn('note', 'text', (c) => c.notNull())
+      .addColumn('window_center', 'double precision')
+      .addColumn('window_width', 'double precision')
+      .addColumn('window_fn', 'text')
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('created_by_name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('removed_by', 'text')
+      .addColumn('removed_at', 'text')
+      .execute();
+    await db.schema.createIndex('key_images_study').on('key_images').columns(['study_uid', 'created_at']).execute();
+    await db.schema
+      .createTable('viewer_sessions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+      .addColumn('session_id', 'text', (c) => c.notNull())
+      .addColumn('study_uid', 'text', (c) => c.notNull())
+      .addColumn('facility_id', 'text', (c) => c.notNull().references('facilities.id'))
+      .addColumn('terminal_id', 'text')
+      .addColumn('profile', 'text')
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('ended_at', 'text')
+      .execute();
+    await db.schema.createIndex('viewer_sessions_user').on('viewer_sessions').columns(['user_id', 'started_at']).execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -389,4 +703,7 @@ export const migrations: Record<string, Migration> = {
   '008_session_reauth': m008,
   '009_nodes_priors_jobs': m009,
   '010_query_indexes': m010,
+  '011_orders': m011,
+  '012_hl7_senders': hl7SendersMigration,
+  '013_viewer_qc': m013,
 };

@@ -163,6 +163,8 @@ export interface SessionTable {
   webauthn_challenge: string | null;
   /** When the user last confirmed their password in this session (sensitive acts). */
   reauth_at: string | null;
+  /** The reading terminal the session is bound to (Q2: its display profile calibrates rendered images). */
+  terminal_id: string | null;
 }
 
 export interface PasskeyTable {
@@ -290,7 +292,329 @@ export interface JobTable {
   finished_at: string | null;
 }
 
+
+/** A facility's contract terms with the reading provider (L5, A5), the current version. */
+export interface FacilityContractTable {
+  facility_id: string;
+  /** Comma-separated DICOM modalities read for the facility; empty: every modality. */
+  modalities: string;
+  /** JSON array of body parts read; empty: every body part. */
+  body_parts: string;
+  due_stat_minutes: number;
+  due_urgent_minutes: number;
+  due_routine_minutes: number;
+  /** Days the reading copy of the images is kept. */
+  retention_days: number;
+  /** JSON array of { name, role, phone, hours }: whom to call for a critical finding, in order. */
+  contact_ladder: string;
+  /** 'hl7' | 'fhir' | 'manual': how reports reach the facility's EMR (A5). */
+  delivery_route: string;
+  /** For manual delivery: who confirms the transcription into the EMR (A5). */
+  transcription_confirmer: string;
+  /** 1 when the facility's records may be shown to readers of other facilities' studies (W3, S1). */
+  onward_sharing: number;
+  /** 1 when a reader must pass the daily monitor check before reading this facility's studies. */
+  monitor_check_required: number;
+  /** The opt-out notice (external storage and sharing) the facility shows its patients (S1). */
+  opt_out_notice: string;
+  version: number;
+  updated_at: string;
+  /** Who changed it last (actor description, no PHI). */
+  updated_by: string;
+}
+
+/** Every version of a facility contract, as JSON (history of L5 terms). */
+export interface FacilityContractVersionTable {
+  facility_id: string;
+  version: number;
+  terms: string;
+  changed_at: string;
+  changed_by: string;
+}
+
+/** An explicit link between two facilities' records of one person (W3); rows are never deleted. */
+export interface PatientLinkTable {
+  id: string;
+  /** The two patient rows, the smaller id first. */
+  patient_a: string;
+  patient_b: string;
+  reason: string;
+  linked_by: string;
+  linked_at: string;
+  unlinked_by: string | null;
+  unlinked_at: string | null;
+  unlink_reason: string | null;
+}
+
+/** A patient's opt-out from sharing (S1, 明示的な留保); active while withdrawn_at is null. */
+export interface PatientOptOutTable {
+  id: string;
+  patient_ref: string;
+  /** The date the patient declared it (YYYY-MM-DD). */
+  declared_on: string;
+  /** How it was declared: 書面, 口頭, ... */
+  source: string;
+  note: string;
+  recorded_by: string;
+  recorded_at: string;
+  withdrawn_on: string | null;
+  withdrawn_source: string | null;
+  withdrawn_by: string | null;
+  withdrawn_at: string | null;
+}
+
+/** An exam order of a facility, keyed by (facility, placer order number) (W1). */
+export interface OrderTable {
+  id: string;
+  facility_id: string;
+  patient_ref: string;
+  placer_order_number: string;
+  filler_order_number: string;
+  accession_number: string;
+  /** scheduled | in-progress | completed | cancelled */
+  status: string;
+  /** stat | urgent | routine */
+  priority: string;
+  jj1017: string;
+  modality: string;
+  body_part: string;
+  procedure_text: string;
+  reason: string;
+  clinical_notes: string;
+  contrast: number;
+  requester_name: string;
+  requester_department: string;
+  requested_at: string;
+  scheduled_at: string | null;
+  /** hl7 | fhir | form: where the latest applied message came from. */
+  source: string;
+  /** new | change | cancel: the kind of the first message seen (change: created from a change; cancel: placeholder). */
+  created_from: string;
+  /** Applied messages so far. */
+  version: number;
+  /** Sender's time of the latest applied message that had one. */
+  message_time: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Every message received for an order, applied or not (history and duplicate detection). */
+export interface OrderEventTable {
+  id: string;
+  order_id: string;
+  facility_id: string;
+  source: string;
+  message_id: string;
+  control: string;
+  message_time: string | null;
+  /** created | created-from-change | cancel-placeholder | updated | cancelled | stale | already-cancelled | refused-conflict */
+  outcome: string;
+  /** The order's version after this message. */
+  version: number;
+  /** JSON array of the fields this message changed. */
+  changed: string;
+  /** JSON of the message as received (OrderInput). */
+  snapshot: string;
+  actor: string;
+  received_at: string;
+}
+
+/** Protocol instructions on an order (W5); the newest row is current. */
+export interface OrderProtocolTable {
+  id: string;
+  order_id: string;
+  text: string;
+  author_id: string;
+  author_name: string;
+  recorded_at: string;
+}
+
+/** The consultation thread of an order (W5, W11): messages stay in Enkaku. */
+export interface OrderConsultationTable {
+  id: string;
+  order_id: string;
+  author_id: string;
+  author_name: string;
+  /** Comma-separated roles the author held. */
+  author_roles: string;
+  text: string;
+  posted_at: string;
+}
+
+/** A study linked to its order (W2); unlinking keeps the row. */
+export interface OrderStudyLinkTable {
+  id: string;
+  order_id: string;
+  study_id: string;
+  facility_id: string;
+  /** accession | demographics | manual */
+  method: string;
+  linked_by: string;
+  linked_at: string;
+  unlinked_by: string | null;
+  unlinked_at: string | null;
+  unlink_reason: string | null;
+}
+
+/** Studies waiting in the reconciliation queue (W2). */
+export interface UnmatchedStudyTable {
+  study_id: string;
+  facility_id: string;
+  /** no-order | ambiguous | order-cancelled | unlinked */
+  reason: string;
+  /** Orders that matched equally well (ambiguous). */
+  candidates: number;
+  queued_at: string;
+}
+
+/** A clinical fact about a patient (W4), idempotent on (facility, source, source key). */
+export interface ClinicalItemTable {
+  id: string;
+  facility_id: string;
+  patient_ref: string;
+  /** diagnosis | allergy | lab | prescription | injection */
+  kind: string;
+  code: string;
+  code_system: string;
+  text: string;
+  /** Lab value as a decimal string (portable column types only). */
+  value: string | null;
+  unit: string;
+  category: string;
+  observed_at: string;
+  status: string;
+  source: string;
+  source_key: string;
+  content_sha256: string;
+  recorded_at: string;
+  updated_at: string;
+}
+
+/** A reading terminal (Q1): display, JESRA X-0093 grade, acceptance values and display profile. */
+export interface ReadingTerminalTable {
+  id: string;
+  name: string;
+  location: string;
+  display_model: string;
+  display_serial: string;
+  /** '1A' | '1B' | '2' (JESRA X-0093 management grade). */
+  grade: string;
+  /** Acceptance-test luminances, cd/m² (ambient excluded), and the ambient luminance Lamb. */
+  lmax: number;
+  lmin: number;
+  lamb: number;
+  acceptance_tested_on: string;
+  /** JSON: the display's native response ({ kind: 'gamma', gamma } or { kind: 'measured', ddl, luminance }). */
+  native: string;
+  /** null: the reading provider's terminal. */
+  facility_id: string | null;
+  require_daily_check: number;
+  /** 'gsdf' | 'gamma22' | 'none'. */
+  profile: string;
+  constancy_interval_months: number;
+  active: number;
+  /** Increases with every change (the output LUT is cached per id and version). */
+  version: number;
+  /** The newest daily check: when, its Tokyo date, and whether every item was OK. */
+  last_check_at: string | null;
+  last_check_on: string | null;
+  last_check_passed: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A daily visual check of a terminal by a user (JESRA X-0093 日常点検; TG18-QC, SMPTE). */
+export interface TerminalDailyCheckTable {
+  id: string;
+  terminal_id: string;
+  user_id: string;
+  user_name: string;
+  pattern: string;
+  /** JSON object item → boolean. */
+  items: string;
+  passed: number;
+  note: string;
+  checked_at: string;
+  /** The Tokyo calendar day of `checked_at`. */
+  checked_on: string;
+}
+
+/** A constancy test with its numbers and judgement (JESRA X-0093 §4, §6.5.4; TG18 OR-03 §4.3). */
+export interface TerminalConstancyTestTable {
+  id: string;
+  terminal_id: string;
+  /** The grade judged against (the terminal's at the time). */
+  grade: string;
+  lmax: number;
+  lmin: number;
+  lamb: number;
+  /** JSON array of { ddl, luminance }. */
+  readings: string;
+  contrast_deviation: number;
+  luminance_ratio: number;
+  /** JSON array of judged items. */
+  items: string;
+  passed: number;
+  note: string;
+  tested_on: string;
+  next_due_on: string;
+  recorded_by: string;
+  recorded_by_name: string;
+  recorded_at: string;
+}
+
+/** A key image of a study, marked by a reader for the report. Removal keeps the row. */
+export interface KeyImageTable {
+  id: string;
+  study_uid: string;
+  facility_id: string;
+  series_uid: string;
+  sop_instance_uid: string;
+  frame: number;
+  note: string;
+  window_center: number | null;
+  window_width: number | null;
+  /** 'linear' | 'linear-exact' | 'sigmoid'. */
+  window_fn: string | null;
+  created_by: string;
+  created_by_name: string;
+  created_at: string;
+  removed_by: string | null;
+  removed_at: string | null;
+}
+
+/** One user's viewing of one study (S6: viewing audited per study session). */
+export interface ViewerSessionTable {
+  id: string;
+  user_id: string;
+  /** The login session (sessions.id) it was opened in. */
+  session_id: string;
+  study_uid: string;
+  facility_id: string;
+  terminal_id: string | null;
+  /** Label of the display profile in effect when the study was opened. */
+  profile: string | null;
+  started_at: string;
+  ended_at: string | null;
+}
+
 export interface Database extends AuditDatabase {
+  reading_terminals: ReadingTerminalTable;
+  terminal_daily_checks: TerminalDailyCheckTable;
+  terminal_constancy_tests: TerminalConstancyTestTable;
+  key_images: KeyImageTable;
+  viewer_sessions: ViewerSessionTable;
+  facility_contracts: FacilityContractTable;
+  facility_contract_versions: FacilityContractVersionTable;
+  patient_links: PatientLinkTable;
+  patient_opt_outs: PatientOptOutTable;
+  orders: OrderTable;
+  order_events: OrderEventTable;
+  order_protocols: OrderProtocolTable;
+  order_consultations: OrderConsultationTable;
+  order_study_links: OrderStudyLinkTable;
+  unmatched_studies: UnmatchedStudyTable;
+  clinical_items: ClinicalItemTable;
   dicom_nodes: DicomNodeTable;
   prior_policies: PriorPolicyTable;
   jobs: JobTable;
@@ -323,3 +647,10 @@ export type Series = Selectable<SeriesTable>;
 export type Instance = Selectable<InstanceTable>;
 export type NewInstance = Insertable<InstanceTable>;
 export type StudyUpdate = Updateable<StudyTable>;
+export type FacilityContract = Selectable<FacilityContractTable>;
+export type PatientLink = Selectable<PatientLinkTable>;
+export type PatientOptOut = Selectable<PatientOptOutTable>;
+export type Order = Selectable<OrderTable>;
+export type OrderEvent = Selectable<OrderEventTable>;
+export type OrderStudyLink = Selectable<OrderStudyLinkTable>;
+export type ClinicalItem = Selectable<ClinicalItemTable>;

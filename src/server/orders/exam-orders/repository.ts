@@ -1,0 +1,162 @@
+/**
+ * SQL for orders, their message history, protocols and consultation threads (the only
+ * place that touches these tables). Works on the database or inside a transaction.
+ * An order's shown status is `completed` while a study is linked to it (and it is not
+ * cancelled); the stored status is what the facility's messages said. Deriving it keeps
+ * the study-intake path from ever writing an order row (no lock waits between the two).
+ */
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Database, Order, OrderEvent } from '../../platform/db/schema.ts';
+
+/** An order with its patient, facility name and linked study, as lists need it. */
+export interface OrderRow extends Order {
+  facility_name: string;
+  p_patient_id: string;
+  p_issuer: string;
+  p_name_alphabetic: string;
+  p_name_ideographic: string;
+  p_name_phonetic: string;
+  p_sex: string;
+  p_birth_date: string;
+  study_id: string | null;
+}
+
+/** Filters of the order list. */
+export interface OrderFilter {
+  facilities: 'all' | readonly string[];
+  status?: string | undefined;
+  modality?: string | undefined;
+  priority?: string | undefined;
+  /** requested_at bounds, ISO UTC; `to` exclusive. */
+  from?: string | undefined;
+  to?: string | undefined;
+  /** Only orders without a linked study that are not cancelled (the reconciliation queue). */
+  unlinkedOnly?: boolean | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** Orders and what hangs off them. */
+export class OrderRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** The list query: orders with patient, facility and active study link. */
+  private rows() {
+    return this.db
+      .selectFrom('orders')
+      .innerJoin('patients as p', 'p.id', 'orders.patient_ref')
+      .innerJoin('facilities as f', 'f.id', 'orders.facility_id')
+      .leftJoin('order_study_links as l', (j) => j.onRef('l.order_id', '=', 'orders.id').on('l.unlinked_at', 'is', null))
+      .selectAll('orders')
+      .select([
+        'f.name as facility_name',
+        'p.patient_id as p_patient_id',
+        'p.issuer as p_issuer',
+        'p.name_alphabetic as p_name_alphabetic',
+        'p.name_ideographic as p_name_ideographic',
+        'p.name_phonetic as p_name_phonetic',
+        'p.sex as p_sex',
+        'p.birth_date as p_birth_date',
+        'l.study_id as study_id',
+      ]);
+  }
+
+  /**
+   * The order a facility knows by this placer order number. On PostgreSQL the row is locked
+   * (FOR NO KEY UPDATE: messages for one order apply one after another, while links to it
+   * can still be inserted).
+   */
+  async byPlacer(facilityId: string, placer: string, lock: boolean): Promise<Order | undefined> {
+    let q = this.db.selectFrom('orders').selectAll().where('facility_id', '=', facilityId).where('placer_order_number', '=', placer);
+    if (lock) q = q.forNoKeyUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async byId(id: string): Promise<Order | undefined> {
+    return this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async rowById(id: string): Promise<OrderRow | undefined> {
+    return this.rows().where('orders.id', '=', id).executeTakeFirst() as Promise<OrderRow | undefined>;
+  }
+
+  async insert(o: Order): Promise<void> {
+    await this.db.insertInto('orders').values(o).execute();
+  }
+
+  async update(id: string, fields: Partial<Omit<Order, 'id' | 'facility_id' | 'placer_order_number' | 'created_at' | 'created_from'>>): Promise<void> {
+    await this.db.updateTable('orders').set(fields).where('id', '=', id).execute();
+  }
+
+  /** The applied or recorded message with this identity (refused ones are not keys). */
+  async eventByMessage(facilityId: string, source: string, messageId: string): Promise<Pick<OrderEvent, 'order_id' | 'outcome'> | undefined> {
+    return this.db
+      .selectFrom('order_events')
+      .select(['order_id', 'outcome'])
+      .where('facility_id', '=', facilityId)
+      .where('source', '=', source)
+      .where('message_id', '=', messageId)
+      .where('outcome', '<>', 'refused-conflict')
+      .executeTakeFirst();
+  }
+
+  async insertEvent(e: OrderEvent): Promise<void> {
+    await this.db.insertInto('order_events').values(e).execute();
+  }
+
+  async events(orderId: string): Promise<OrderEvent[]> {
+    return this.db.selectFrom('order_events').selectAll().where('order_id', '=', orderId).orderBy('received_at').orderBy('version').orderBy('id').execute();
+  }
+
+  private filtered<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, f: OrderFilter): QB {
+    let q = qb;
+    if (f.facilities !== 'all') q = q.where('orders.facility_id', 'in', f.facilities.length ? [...f.facilities] : ['\u0000']) as QB;
+    if (f.modality) q = q.where('orders.modality', '=', f.modality) as QB;
+    if (f.priority) q = q.where('orders.priority', '=', f.priority) as QB;
+    if (f.from) q = q.where('orders.requested_at', '>=', f.from) as QB;
+    if (f.to) q = q.where('orders.requested_at', '<', f.to) as QB;
+    if (f.status === 'cancelled') q = q.where('orders.status', '=', 'cancelled') as QB;
+    else if (f.status === 'completed') q = q.where('orders.status', '<>', 'cancelled').where('l.id', 'is not', null) as QB;
+    else if (f.status) q = q.where('orders.status', '=', f.status).where('l.id', 'is', null) as QB;
+    if (f.unlinkedOnly) q = q.where('orders.status', '<>', 'cancelled').where('l.id', 'is', null) as QB;
+    return q;
+  }
+
+  /** A page of orders, newest request first, and the total that match. */
+  async list(f: OrderFilter): Promise<{ total: number; rows: OrderRow[] }> {
+    const rows = (await this.filtered(this.rows(), f).orderBy('orders.requested_at', 'desc').orderBy('orders.id', 'desc').limit(f.limit).offset(f.offset).execute()) as OrderRow[];
+    const count = this.db
+      .selectFrom('orders')
+      .leftJoin('order_study_links as l', (j) => j.onRef('l.order_id', '=', 'orders.id').on('l.unlinked_at', 'is', null))
+      .select((eb) => eb.fn.countAll().as('n'));
+    const total = Number((await this.filtered(count, f).executeTakeFirstOrThrow()).n);
+    return { total, rows };
+  }
+
+  /** Orders of these patients, newest first, except one. */
+  async ofPatients(patientRefs: readonly string[], exceptId: string, limit: number): Promise<OrderRow[]> {
+    if (patientRefs.length === 0) return [];
+    return (await this.rows().where('orders.patient_ref', 'in', [...new Set(patientRefs)]).where('orders.id', '<>', exceptId).orderBy('orders.requested_at', 'desc').limit(limit).execute()) as OrderRow[];
+  }
+
+  async protocols(orderId: string) {
+    return this.db.selectFrom('order_protocols').selectAll().where('order_id', '=', orderId).orderBy('recorded_at', 'desc').orderBy('id').execute();
+  }
+
+  async insertProtocol(row: { id: string; order_id: string; text: string; author_id: string; author_name: string; recorded_at: string }): Promise<void> {
+    await this.db.insertInto('order_protocols').values(row).execute();
+  }
+
+  async consultations(orderId: string) {
+    return this.db.selectFrom('order_consultations').selectAll().where('order_id', '=', orderId).orderBy('posted_at').orderBy('id').execute();
+  }
+
+  async insertConsultation(row: { id: string; order_id: string; author_id: string; author_name: string; author_roles: string; text: string; posted_at: string }): Promise<void> {
+    await this.db.insertInto('order_consultations').values(row).execute();
+  }
+
+  /** Whether an order has a study linked now. */
+  async linkedStudyId(orderId: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('order_study_links').select('study_id').where('order_id', '=', orderId).where('unlinked_at', 'is', null).executeTakeFirst())?.study_id;
+  }
+}

@@ -1,0 +1,523 @@
+/**
+ * Exam orders (W1, W4, W5): intake from every interface, the order list and detail, the web
+ * form, protocol instructions and the consultation thread.
+ *
+ * Intake (`receive`) commits the order, its history entry and its audit entry in one
+ * transaction before it resolves, so an interface acknowledges only what is durable. It is
+ * idempotent on (facility, source, message id), and keyed by (facility, placer order number).
+ * Messages of one order may arrive out of order; the rules:
+ * - a change for an order never seen creates it (the facility's latest truth), marked
+ *   `created-from-change`;
+ * - a cancel for an order never seen is kept as a cancelled placeholder, so that a late new
+ *   does not bring it back; a cancel is final (a later new or cancel is history only);
+ * - a change of a cancelled order is refused (conflict) and the refusal recorded, unless the
+ *   change is older than the cancel, in which case it is a late message: history only;
+ * - a message older than the order's latest applied one (by sender's message time, when
+ *   both have one) is history only (`stale`); without message times arrival order counts,
+ *   except that a new for an order already known never overwrites it (it is either a resend
+ *   or later than the change that created the order).
+ * Every message, applied or not, is in the order's history (order_events).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AuditService } from '../../audit/index.ts';
+import type {
+  ConsultationMessage,
+  ConsultationPostRequest,
+  Jj1017View,
+  OrderDetail,
+  OrderEventView,
+  OrderFormRequest,
+  OrderFormResponse,
+  OrderList,
+  ProtocolRequest,
+  ProtocolView,
+} from '../../../shared/api.ts';
+import { describeActor, hasRole, type Actor } from '../../platform/context.ts';
+import type { Database, Order, OrderEvent } from '../../platform/db/schema.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/log.ts';
+import { actorName, assertMaySendFor, assertReadable, assertReadsSomething, mayUseOrderForm, mayWriteProtocol, readScope } from '../access.ts';
+import type { EgfrThresholds } from '../clinical/checks.ts';
+import { protocolWarnings } from '../clinical/checks.ts';
+import type { ClinicalService } from '../clinical/service.ts';
+import type { ContractService } from '../contracts/service.ts';
+import { isUniqueViolation } from '../db-errors.ts';
+import { JJ1017_LAYOUT } from '../jj1017.ts';
+import type { OrderInput, OrderIntake, OrderNote, OrderOutcome, PatientInput } from '../model.ts';
+import { MpiRepository } from '../mpi/repository.ts';
+import type { PatientService } from '../mpi/service.ts';
+import type { ReconciliationService } from '../reconcile/service.ts';
+import { isCalendarDate, tokyoDayStart, tokyoDicomDate } from '../time.ts';
+import { OrderRepository, type OrderFilter } from './repository.ts';
+import { tryJj1017, validateOrder, type CleanOrder } from './validate.ts';
+import { orderSummary, shownStatus } from './views.ts';
+
+/** What the order service needs. */
+export interface OrderServiceDeps {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  audit: AuditService<Database>;
+  log: Logger;
+  patients: PatientService;
+  contracts: ContractService;
+  clinical: ClinicalService;
+  reconciliation: ReconciliationService;
+  facilityExists: (id: string) => Promise<boolean>;
+  thresholds: EgfrThresholds;
+}
+
+/** A change of a cancelled order: refused after the transaction is rolled back. */
+class RefusedChange extends Error {
+  constructor(readonly order: Order) {
+    super('change of a cancelled order');
+  }
+}
+
+/** Outcome of a message as stored in the history. */
+type EventOutcome = OrderEventView['outcome'];
+
+/** Order columns a message sets, with the names the history lists when they change. */
+const DATA_FIELDS: ReadonlyArray<[keyof Order, string]> = [
+  ['patient_ref', 'patient'],
+  ['filler_order_number', 'fillerOrderNumber'],
+  ['accession_number', 'accessionNumber'],
+  ['priority', 'priority'],
+  ['jj1017', 'jj1017'],
+  ['modality', 'modality'],
+  ['body_part', 'bodyPart'],
+  ['procedure_text', 'procedureText'],
+  ['reason', 'reason'],
+  ['clinical_notes', 'clinicalNotes'],
+  ['contrast', 'contrast'],
+  ['requester_name', 'requester.name'],
+  ['requester_department', 'requester.department'],
+  ['requested_at', 'requestedAt'],
+  ['scheduled_at', 'scheduledAt'],
+];
+
+const STATUSES = ['scheduled', 'in-progress', 'completed', 'cancelled'];
+const PRIORITIES = ['stat', 'urgent', 'routine'];
+/** Most related orders shown with an order. */
+const RELATED_ORDERS = 20;
+/** Transient database failures worth running the transaction again for (unique race, PostgreSQL deadlock / serialisation). */
+function retryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return isUniqueViolation(err) || code === '40P01' || code === '40001';
+}
+
+function text(v: unknown, name: string, max: number): string {
+  if (typeof v !== 'string' || !v.trim()) throw new AppError('bad_request', `${name} is required`);
+  const t = v.trim();
+  if (t.length > max) throw new AppError('bad_request', `${name} must be at most ${max} characters`);
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(t)) throw new AppError('bad_request', `${name} must not contain control characters`);
+  return t;
+}
+
+/** A JJ1017 code in words for the order screen. */
+export function jj1017View(code: string): Jj1017View | null {
+  if (!code) return null;
+  const { parsed, error } = tryJj1017(code);
+  if (!parsed) return { code, form: null, valid: false, error: error ?? 'not a JJ1017 code', description: { ja: '', en: '' }, contrast: false, elements: [], warnings: [] };
+  return {
+    code: parsed.code,
+    form: parsed.form,
+    valid: true,
+    error: null,
+    description: parsed.description,
+    contrast: parsed.contrast === true,
+    elements: JJ1017_LAYOUT.filter((el) => parsed[el.name]).map((el) => {
+      const p = parsed[el.name]!;
+      return { element: el.name, ja: el.ja, en: el.en, code: p.code, specified: p.specified, known: p.known, words: p.ja && p.en ? { ja: p.ja, en: p.en } : null };
+    }),
+    warnings: parsed.warnings,
+  };
+}
+
+/** Exam orders: intake, views, form, protocol and consultation. */
+export class OrderService implements OrderIntake {
+  private readonly repo: OrderRepository;
+
+  constructor(private readonly deps: OrderServiceDeps) {
+    this.repo = new OrderRepository(deps.db);
+  }
+
+  /**
+   * Takes in one order message (see the module notes for the rules). Orders of a patient
+   * who opted out are taken like any other: the facility needs its reading; the opt-out
+   * keeps them from other facilities.
+   * @throws AppError forbidden (the actor may not send for this facility), bad_request
+   *         naming the field, conflict (change of a cancelled order)
+   */
+  async receive(actor: Actor, input: OrderInput): Promise<OrderOutcome> {
+    const claimed = typeof input?.facilityId === 'string' ? input.facilityId.trim() : '';
+    if (claimed) assertMaySendFor(actor, claimed);
+    const o = validateOrder(input, input?.source === 'form');
+    assertMaySendFor(actor, o.facilityId);
+    if (actor.kind === 'user' && o.source !== 'form') throw new AppError('forbidden', 'users send orders through the web form only');
+    if (!(await this.deps.facilityExists(o.facilityId))) throw new AppError('bad_request', 'facilityId: no such facility');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.db.transaction().execute((trx) => this.apply(trx, actor, o));
+      } catch (err) {
+        if (err instanceof RefusedChange) {
+          await this.recordRefusal(actor, o, err.order);
+          throw new AppError('conflict', `order ${o.placerOrderNumber} is cancelled; a change cannot apply to it`);
+        }
+        // A concurrent message for the same order or with the same id won the race: run
+        // again and see what it did.
+        if (attempt < 3 && retryable(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async apply(trx: Kysely<Database>, actor: Actor, o: CleanOrder): Promise<OrderOutcome> {
+    const repo = new OrderRepository(trx);
+    const dup = await repo.eventByMessage(o.facilityId, o.source, o.messageId);
+    if (dup) return { kind: 'duplicate', orderId: dup.order_id };
+    const now = new Date().toISOString();
+    const patient = await new MpiRepository(trx).ensure(o.facilityId, o.patient, 'fill', now);
+    const existing = await repo.byPlacer(o.facilityId, o.placerOrderNumber, this.deps.dialect === 'postgres');
+    const data = {
+      patient_ref: patient.id,
+      filler_order_number: o.fillerOrderNumber,
+      accession_number: o.accessionNumber,
+      priority: o.priority,
+      jj1017: o.jj1017,
+      modality: o.modality,
+      body_part: o.bodyPart,
+      procedure_text: o.procedureText,
+      reason: o.reason,
+      clinical_notes: o.clinicalNotes,
+      contrast: o.contrast ? 1 : 0,
+      requester_name: o.requesterName,
+      requester_department: o.requesterDepartment,
+      requested_at: o.requestedAt,
+      scheduled_at: o.scheduledAt,
+    };
+
+    let order: Order;
+    let outcome: EventOutcome;
+    let note: OrderNote | undefined;
+    let changed: string[] = [];
+    if (!existing) {
+      order = {
+        id: randomUUID(),
+        facility_id: o.facilityId,
+        placer_order_number: o.placerOrderNumber,
+        ...data,
+        status: o.control === 'cancel' ? 'cancelled' : 'scheduled',
+        source: o.source,
+        created_from: o.control,
+        version: 1,
+        message_time: o.messageTime,
+        created_at: now,
+        updated_at: now,
+      };
+      await repo.insert(order);
+      outcome = o.control === 'new' ? 'created' : o.control === 'change' ? 'created-from-change' : 'cancel-placeholder';
+      if (o.control !== 'new') note = outcome as OrderNote;
+    } else {
+      order = existing;
+      const older = Boolean(o.messageTime && existing.message_time && o.messageTime < existing.message_time);
+      const newer = Boolean(o.messageTime && existing.message_time && o.messageTime > existing.message_time);
+      const applied = (fields: Partial<Order>): Partial<Order> => ({
+        ...fields,
+        source: o.source,
+        version: existing.version + 1,
+        message_time: o.messageTime && (!existing.message_time || o.messageTime > existing.message_time) ? o.messageTime : existing.message_time,
+        updated_at: now,
+      });
+      if (existing.status === 'cancelled') {
+        if (o.control === 'change' && !older) throw new RefusedChange(existing);
+        outcome = o.control === 'change' ? 'stale' : 'already-cancelled';
+        note = outcome;
+      } else if (o.control === 'cancel') {
+        // A cancel is final, even when older than the last change: an exam the facility
+        // cancelled is not read.
+        const fields = applied({ status: 'cancelled' });
+        await repo.update(existing.id, fields);
+        order = { ...existing, ...fields };
+        outcome = 'cancelled';
+        changed = ['status'];
+      } else if (o.control === 'new' ? !newer : older) {
+        outcome = 'stale';
+        note = 'stale';
+      } else {
+        // Empty accession or filler numbers in a change do not erase the ones known.
+        const next = { ...data, accession_number: data.accession_number || existing.accession_number, filler_order_number: data.filler_order_number || existing.filler_order_number };
+        changed = DATA_FIELDS.filter(([col]) => next[col as keyof typeof next] !== existing[col]).map(([, name]) => name);
+        const fields = applied(next);
+        await repo.update(existing.id, fields);
+        order = { ...existing, ...fields };
+        outcome = 'updated';
+      }
+    }
+
+    const event: OrderEvent = {
+      id: randomUUID(),
+      order_id: order.id,
+      facility_id: o.facilityId,
+      source: o.source,
+      message_id: o.messageId,
+      control: o.control,
+      message_time: o.messageTime,
+      outcome,
+      version: order.version,
+      changed: JSON.stringify(changed),
+      snapshot: JSON.stringify(o),
+      actor: describeActor(actor),
+      received_at: now,
+    };
+    await repo.insertEvent(event);
+    const action = outcome === 'created' || outcome === 'created-from-change' ? 'order.create'
+      : outcome === 'updated' ? 'order.update'
+      : outcome === 'cancelled' || outcome === 'cancel-placeholder' ? 'order.cancel'
+      : 'order.message-ignored';
+    // The audit entry takes the audit head lock; matching runs after it (see reconcile/service.ts).
+    await this.deps.audit.append(trx, {
+      actor,
+      action,
+      object: { type: 'order', id: order.id },
+      facilityId: o.facilityId,
+      patientRef: order.patient_ref,
+      details: { control: o.control, source: o.source, messageId: o.messageId, outcome, version: order.version, changed, ...(patient.created ? { patientCreated: true } : {}) },
+    });
+    if (order.status !== 'cancelled') await this.deps.reconciliation.matchOrder(trx, order);
+
+    const kind: OrderOutcome['kind'] = order.status === 'cancelled' ? 'cancelled' : outcome === 'created' || outcome === 'created-from-change' ? 'created' : 'updated';
+    return note ? { kind, orderId: order.id, note } : { kind, orderId: order.id };
+  }
+
+  /** Records a refused change of a cancelled order in its history and the audit trail. */
+  private async recordRefusal(actor: Actor, o: CleanOrder, order: Order): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const now = new Date().toISOString();
+      await new OrderRepository(trx).insertEvent({
+        id: randomUUID(),
+        order_id: order.id,
+        facility_id: o.facilityId,
+        source: o.source,
+        message_id: o.messageId,
+        control: o.control,
+        message_time: o.messageTime,
+        outcome: 'refused-conflict',
+        version: order.version,
+        changed: '[]',
+        snapshot: JSON.stringify(o),
+        actor: describeActor(actor),
+        received_at: now,
+      });
+      await this.deps.audit.append(trx, {
+        actor,
+        action: 'order.update',
+        object: { type: 'order', id: order.id },
+        facilityId: o.facilityId,
+        patientRef: order.patient_ref,
+        outcome: 'failure',
+        details: { control: o.control, source: o.source, messageId: o.messageId, reason: 'change of a cancelled order' },
+      });
+    });
+  }
+
+  /**
+   * The web form for facilities without interfaces (W1): technologists and attending
+   * physicians of the facility. Builds an order message with source `form`; a repeated
+   * `submissionId` is a duplicate, not a second order.
+   * @throws AppError forbidden, bad_request naming the field
+   */
+  async submitForm(actor: Actor, body: OrderFormRequest): Promise<OrderFormResponse> {
+    if (!mayUseOrderForm(actor)) throw new AppError('forbidden', 'orders are entered by the facility\'s technologists and attending physicians');
+    if (!body || typeof body !== 'object') throw new AppError('bad_request', 'the order is required');
+    const facilityId = text(body.facilityId, 'facilityId', 64);
+    assertMaySendFor(actor, facilityId);
+    const submission = body.submissionId === undefined || body.submissionId === '' ? randomUUID() : body.submissionId;
+    if (typeof submission !== 'string' || !/^[A-Za-z0-9-]{8,64}$/.test(submission)) throw new AppError('bad_request', 'submissionId must be 8-64 letters, digits or hyphens (a UUID)');
+    const now = new Date();
+    const placer = (typeof body.placerOrderNumber === 'string' && body.placerOrderNumber.trim()) || `WEB-${tokyoDicomDate(now.toISOString())}-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const requester = body.requester && typeof body.requester === 'object' ? body.requester : {};
+    const input: OrderInput = {
+      facilityId,
+      // Checked field by field by validateOrder (400 naming the field).
+      patient: { issuer: '', sex: '', birthDate: '', ...(body.patient ?? {}), name: { alphabetic: '', ideographic: '', phonetic: '', ...(body.patient?.name ?? {}) } } as PatientInput,
+      placerOrderNumber: placer,
+      accessionNumber: body.accessionNumber ?? '',
+      control: 'new',
+      priority: body.priority,
+      ...(body.jj1017 ? { jj1017: body.jj1017 } : {}),
+      modality: body.modality ?? '',
+      bodyPart: body.bodyPart ?? '',
+      procedureText: text(body.procedureText, 'procedureText', 256),
+      reason: text(body.reason, 'reason (the clinical question)', 4000),
+      clinicalNotes: body.clinicalNotes ?? '',
+      contrast: body.contrast ?? false,
+      requester: { name: (typeof requester.name === 'string' && requester.name.trim()) || actorName(actor), department: requester.department ?? '' },
+      requestedAt: now.toISOString(),
+      ...(body.scheduledAt ? { scheduledAt: body.scheduledAt } : {}),
+      source: 'form',
+      messageId: `form:${submission}`,
+    };
+    const r = await this.receive(actor, input);
+    return { orderId: r.orderId, outcome: r.kind };
+  }
+
+  /**
+   * Orders the actor may read (facility staff: their facilities; the provider's readers: all
+   * served), newest request first, with filters and paging. Audited.
+   * @throws AppError forbidden, bad_request for a bad filter
+   */
+  async list(actor: Actor, q: { status?: string | undefined; modality?: string | undefined; priority?: string | undefined; facilityId?: string | undefined; from?: string | undefined; to?: string | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<OrderList> {
+    assertReadsSomething(actor);
+    const scope = readScope(actor);
+    let facilities: OrderFilter['facilities'] = scope;
+    if (q.facilityId) {
+      if (scope !== 'all' && !scope.includes(q.facilityId)) throw new AppError('forbidden', 'you do not read this facility\'s orders');
+      facilities = [q.facilityId];
+    }
+    if (q.status && !STATUSES.includes(q.status)) throw new AppError('bad_request', `status must be one of ${STATUSES.join(', ')}`);
+    if (q.priority && !PRIORITIES.includes(q.priority)) throw new AppError('bad_request', `priority must be one of ${PRIORITIES.join(', ')}`);
+    const modality = q.modality?.trim().toUpperCase();
+    if (modality && !/^[A-Z0-9]{1,16}$/.test(modality)) throw new AppError('bad_request', 'modality must be a DICOM modality (CT, MR, ...)');
+    for (const [k, v] of [['from', q.from], ['to', q.to]] as const) if (v && !isCalendarDate(v)) throw new AppError('bad_request', `${k} must be a date (YYYY-MM-DD, Japan time)`);
+    const limit = q.limit ?? 50;
+    const offset = q.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new AppError('bad_request', 'limit must be 1-500');
+    if (!Number.isInteger(offset) || offset < 0) throw new AppError('bad_request', 'offset must be 0 or more');
+    const to = q.to ? new Date(Date.parse(tokyoDayStart(q.to)) + 86400_000).toISOString() : undefined;
+    const { total, rows } = await this.repo.list({ facilities, status: q.status, modality, priority: q.priority, from: q.from ? tokyoDayStart(q.from) : undefined, to, limit, offset });
+    await this.deps.audit.record({
+      actor,
+      action: 'order.search',
+      object: { type: 'order', id: 'search' },
+      facilityId: facilities !== 'all' && facilities.length === 1 ? facilities[0] : null,
+      details: { filters: { status: q.status, modality, priority: q.priority, facilityId: q.facilityId, from: q.from, to: q.to, limit, offset }, total, returned: rows.length },
+    });
+    return { total, orders: rows.map(orderSummary) };
+  }
+
+  /**
+   * One order with everything the order screen shows: the request with its JJ1017 code in
+   * words, its history, the linked study, the clinical context (with linked records that
+   * share theirs), protocol warnings with their evidence, the protocol, the consultation
+   * thread and the patient's other orders. Audited.
+   * @throws AppError forbidden (reads no facility's data) / not_found (no such order, or another facility's)
+   */
+  async detail(actor: Actor, orderId: string): Promise<OrderDetail> {
+    assertReadsSomething(actor);
+    const row = await this.repo.rowById(orderId);
+    if (!row) throw new AppError('not_found', 'no such order');
+    assertReadable(actor, row.facility_id, 'order');
+    const { patients, contracts, clinical, reconciliation } = this.deps;
+    const now = new Date();
+    const [events, protocols, consultation, study, contract, summary, linked, optedOut] = await Promise.all([
+      this.repo.events(row.id),
+      this.repo.protocols(row.id),
+      this.repo.consultations(row.id),
+      reconciliation.linkedStudy(row.id),
+      contracts.current(row.facility_id),
+      clinical.summaryFor(row.patient_ref, now),
+      patients.sharedLinks(row.patient_ref),
+      patients.optedOut(row.patient_ref),
+    ]);
+    const related = await this.repo.ofPatients([row.patient_ref, ...linked.map((l) => l.id)], row.id, RELATED_ORDERS);
+    const outOfScope: string[] = [];
+    if (contract.scope.modalities.length && !contract.scope.modalities.includes(row.modality)) outOfScope.push(`modality ${row.modality}`);
+    if (contract.scope.bodyParts.length && row.body_part && !contract.scope.bodyParts.includes(row.body_part)) outOfScope.push(`body part ${row.body_part}`);
+    const [current, ...earlier] = protocols;
+    await this.deps.audit.record({ actor, action: 'order.view', object: { type: 'order', id: row.id }, facilityId: row.facility_id, patientRef: row.patient_ref, details: { linkedRecords: linked.length } });
+    return {
+      ...orderSummary(row),
+      status: shownStatus(row.status, study?.id ?? null),
+      studyId: study?.id ?? null,
+      fillerOrderNumber: row.filler_order_number,
+      reason: row.reason,
+      clinicalNotes: row.clinical_notes,
+      requester: { name: row.requester_name, department: row.requester_department },
+      source: row.source,
+      version: row.version,
+      jj1017: jj1017View(row.jj1017),
+      outOfScope,
+      dueMinutes: contract.dueMinutes[row.priority as 'stat' | 'urgent' | 'routine'],
+      optedOut,
+      history: events.map((e) => ({
+        id: e.id,
+        receivedAt: e.received_at,
+        messageTime: e.message_time,
+        source: e.source,
+        messageId: e.message_id,
+        control: e.control as OrderEventView['control'],
+        outcome: e.outcome as OrderEventView['outcome'],
+        version: e.version,
+        changed: JSON.parse(e.changed) as string[],
+        by: e.actor,
+      })),
+      study,
+      clinical: summary,
+      warnings: protocolWarnings({ modality: row.modality, contrast: row.contrast === 1 }, summary, this.deps.thresholds, now),
+      protocol: current ? { text: current.text, author: current.author_name, recordedAt: current.recorded_at, earlier: earlier.map((p) => ({ text: p.text, author: p.author_name, recordedAt: p.recorded_at })) } : null,
+      consultation: consultation.map((m) => ({ id: m.id, author: m.author_name, roles: m.author_roles, text: m.text, postedAt: m.posted_at })),
+      relatedOrders: related.map(orderSummary),
+    };
+  }
+
+  /** The order a thread or protocol call is about, after the read check. */
+  private async readable(actor: Actor, orderId: string): Promise<Order> {
+    assertReadsSomething(actor);
+    const order = await this.repo.byId(orderId);
+    if (!order) throw new AppError('not_found', 'no such order');
+    assertReadable(actor, order.facility_id, 'order');
+    return order;
+  }
+
+  /**
+   * Records protocol instructions on an order (W5): radiologists and the management
+   * physician, at the provider or at the order's facility. The technologists of the facility
+   * see them with the order. Earlier instructions stay in the history. Audited.
+   * @throws AppError forbidden, not_found, bad_request, conflict (order cancelled)
+   */
+  async setProtocol(actor: Actor, orderId: string, body: ProtocolRequest): Promise<ProtocolView> {
+    if (!hasRole(actor, 'radiologist') && !hasRole(actor, 'management-physician')) throw new AppError('forbidden', 'protocol instructions are written by radiologists');
+    const order = await this.readable(actor, orderId);
+    if (!mayWriteProtocol(actor, order.facility_id)) throw new AppError('forbidden', 'protocol instructions are written by radiologists who read for this facility');
+    const t = text(body?.text, 'text', 4000);
+    if (order.status === 'cancelled') throw new AppError('conflict', 'the order is cancelled');
+    const row = { id: randomUUID(), order_id: order.id, text: t, author_id: actor.kind === 'user' ? actor.userId : describeActor(actor), author_name: actorName(actor), recorded_at: new Date().toISOString() };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await new OrderRepository(trx).insertProtocol(row);
+      await this.deps.audit.append(trx, { actor, action: 'order.protocol', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { protocolId: row.id, length: t.length } });
+    });
+    const all = await this.repo.protocols(order.id);
+    const [current, ...earlier] = all;
+    return { text: current!.text, author: current!.author_name, recordedAt: current!.recorded_at, earlier: earlier.map((p) => ({ text: p.text, author: p.author_name, recordedAt: p.recorded_at })) };
+  }
+
+  /**
+   * The consultation thread of an order (W5), oldest first: for the order's facility staff
+   * and the provider's readers. Audited.
+   * @throws AppError forbidden / not_found
+   */
+  async messages(actor: Actor, orderId: string): Promise<ConsultationMessage[]> {
+    const order = await this.readable(actor, orderId);
+    const rows = await this.repo.consultations(order.id);
+    await this.deps.audit.record({ actor, action: 'order.consultation-view', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { messages: rows.length } });
+    return rows.map((m) => ({ id: m.id, author: m.author_name, roles: m.author_roles, text: m.text, postedAt: m.posted_at }));
+  }
+
+  /**
+   * Posts to an order's consultation thread (W5). The message stays in Enkaku, part of the
+   * record; nothing of it is sent by email or chat (W11). Audited in the same transaction.
+   * @throws AppError forbidden / not_found / bad_request
+   */
+  async postMessage(actor: Actor, orderId: string, body: ConsultationPostRequest): Promise<ConsultationMessage> {
+    const order = await this.readable(actor, orderId);
+    const t = text(body?.text, 'text', 4000);
+    const roles = actor.kind === 'user' ? [...new Set(actor.grants.map((g) => g.role))].sort().join(',') : actor.kind;
+    const row = { id: randomUUID(), order_id: order.id, author_id: actor.kind === 'user' ? actor.userId : describeActor(actor), author_name: actorName(actor), author_roles: roles, text: t, posted_at: new Date().toISOString() };
+    await this.deps.db.transaction().execute(async (trx) => {
+      await new OrderRepository(trx).insertConsultation(row);
+      await this.deps.audit.append(trx, { actor, action: 'order.consultation-post', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { messageId: row.id, length: t.length } });
+    });
+    return { id: row.id, author: row.author_name, roles: row.author_roles, text: row.text, postedAt: row.posted_at };
+  }
+}
