@@ -18,21 +18,43 @@
  *
  * See bench/README.md for how to read the figures.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { SAMPLE_PATIENTS, writeSeries } from '../src/server/archive/dicom/synthetic.ts';
+import {
+  BENCH_DIR,
+  BenchError,
+  MB,
+  ROOT,
+  agent,
+  cpuSeconds,
+  ensureTools,
+  fmt,
+  initRun,
+  listDicom,
+  logTail,
+  pad,
+  procMemory,
+  runMain,
+  say,
+  sleep,
+  startEnkaku as startEnkakuWith,
+  startOrthanc,
+  startStorescp,
+  stopServer,
+  storescu,
+  syncDisks,
+  type Server,
+  type Tools,
+} from './lib.ts';
+
 
 // ---------------------------------------------------------------------------------------
 // Options
@@ -110,497 +132,13 @@ const TARGETS = {
  */
 const DCMTK_ENV: NodeJS.ProcessEnv = { ...process.env, TCP_NODELAY: opts['tcp-nodelay'] ? '1' : '0' };
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BENCH_DIR = path.join(ROOT, '.bench');
 const STAMP = new Date().toISOString().replace(/[:.]/g, '-');
 const RUN_DIR = path.join(BENCH_DIR, `run-${STAMP}-${process.pid}`);
-const ENKAKU_BIN = path.join(ROOT, 'bin', 'enkaku.js');
-const CALLING_AET = 'BENCHSCU';
-const MB = 1e6;
+initRun({ dir: RUN_DIR, keep: opts.keep, dcmtkEnv: DCMTK_ENV });
 
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
-
-/** An error whose message is meant for the reader as is (no stack trace). */
-class BenchError extends Error {}
-
-// ---------------------------------------------------------------------------------------
-// Processes and cleanup
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  logFile: string;
-  exited: Promise<number | null>;
-  exitCode: number | null | undefined;
-}
-
-const procs = new Set<Proc>();
-const pgSchemas: string[] = [];
-let cleanedUp = false;
-let interrupted = false;
-
-/** Starts a long-running process with stdout and stderr going to a log file. */
-function startProc(name: string, cmd: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): Proc {
-  if (interrupted || cleanedUp) throw new BenchError('interrupted');
-  const fd = fs.openSync(logFile, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env: env ?? process.env, cwd: ROOT });
-  fs.closeSync(fd);
-  const p: Proc = { name, child, logFile, exitCode: undefined, exited: Promise.resolve(null) };
-  p.exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code, signal) => {
-      p.exitCode = code ?? (signal ? -1 : null);
-      procs.delete(p);
-      resolve(code);
-    });
-    child.on('error', (err) => {
-      fs.appendFileSync(logFile, `\n[bench] could not start ${cmd}: ${err.message}\n`);
-      p.exitCode = -1;
-      procs.delete(p);
-      resolve(-1);
-    });
-  });
-  procs.add(p);
-  return p;
-}
-
-/** Stops a process: SIGTERM, then SIGKILL after a grace period. */
-async function stopProc(p: Proc, graceMs = 15_000): Promise<void> {
-  if (p.exitCode !== undefined) return;
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
-  await p.exited;
-  clearTimeout(timer);
-}
-
-function logTail(file: string, lines = 30): string {
-  try {
-    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
-    return text.slice(-lines).map((l) => `    | ${l}`).join('\n');
-  } catch {
-    return '    | (no log)';
-  }
-}
-
-let cleanupDone: Promise<void> | undefined;
-/** Stops every process, drops PostgreSQL schemas and removes the temp folder (once). */
-function cleanup(): Promise<void> {
-  cleanedUp = true;
-  return (cleanupDone ??= doCleanup());
-}
-
-async function doCleanup(): Promise<void> {
-  await Promise.all([...procs].map((p) => stopProc(p)));
-  await dropSchemas([...pgSchemas]);
-  if (opts.keep) say(`temp folder kept: ${path.relative(ROOT, RUN_DIR)}`);
-  else await fsp.rm(RUN_DIR, { recursive: true, force: true });
-}
-
-/** Drops PostgreSQL schemas made for Enkaku starts. */
-async function dropSchemas(schemas: string[]): Promise<void> {
-  if (!DATABASE_URL || schemas.length === 0) return;
-  const c = new pg.Client({ connectionString: DATABASE_URL });
-  try {
-    await c.connect();
-    for (const s of schemas) {
-      await c.query(`drop schema if exists ${s} cascade`);
-      pgSchemas.splice(pgSchemas.indexOf(s), 1);
-    }
-  } catch (err) {
-    say(`warning: could not drop PostgreSQL schema(s) ${schemas.join(', ')}: ${(err as Error).message}`);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-// Last resort if the bench dies without running cleanup: no server stays behind.
-process.on('exit', () => {
-  for (const p of procs) p.child.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    say(`\n${sig}: stopping the servers and removing temp data...`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// Small helpers
-
-function which(tool: string): string | undefined {
-  const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-let portCursor = Math.floor(Math.random() * 1000);
-/** A free loopback port in 42000-42999 (never the same twice in one run). */
-async function freePort(): Promise<number> {
-  for (let i = 0; i < 1000; i++) {
-    const port = 42000 + (portCursor++ % 1000);
-    if (await canListen(port)) return port;
-  }
-  throw new BenchError('no free TCP port in 42000-42999');
-}
-
-interface HttpAnswer {
-  status: number;
-  body: string;
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timeout')));
-  });
-}
-
-/** Polls `check` until it returns true; fails early when the process exits. */
-async function waitFor(p: Proc, what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (p.exitCode !== undefined) {
-      throw new BenchError(`${p.name} exited (code ${p.exitCode}) before ${what}; its log:\n${logTail(p.logFile)}`);
-    }
-    if (await check().catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new BenchError(`${p.name}: ${what} not reached within ${timeoutMs / 1000} s; its log:\n${logTail(p.logFile)}`);
-}
-
-/** C-ECHO with dcmtk's echoscu: the DICOM listener accepts associations from BENCHSCU. */
-function echo(aet: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = spawn('echoscu', ['-aec', aet, '-aet', CALLING_AET, '-to', '5', '127.0.0.1', String(port)], { stdio: 'ignore', env: DCMTK_ENV });
-    c.on('exit', (code) => resolve(code === 0));
-    c.on('error', () => resolve(false));
-  });
-}
-
-/** VmRSS / VmHWM of a process in bytes (undefined once it is gone). */
-function procMemory(pid: number): { rss: number; hwm: number } | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
-    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-  } catch {
-    return undefined;
-  }
-}
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU time (user + system, all threads) a process has used so far, in seconds. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After "pid (comm) ", field 3 (state) is index 0: utime is field 14, stime field 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return undefined;
-  }
-}
-
-function countFiles(dir: string, recursive = true): number {
-  if (!fs.existsSync(dir)) return 0;
-  return fs.readdirSync(dir, { recursive, withFileTypes: true }).filter((e) => e.isFile()).length;
-}
-
-function listDicom(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath, e.name))
-    .sort();
-}
-
-/** Flushes dirty pages so one target's writes do not slow down the next one's fsyncs. */
-function syncDisks(): void {
-  spawnSync('sync', [], { stdio: 'ignore' });
-}
-
-const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-
-// ---------------------------------------------------------------------------------------
-// Tools: dcmtk and Orthanc (installed with apt-get when missing)
-
-interface Tools {
-  orthanc: string;
-  dicomWebPlugin: string;
-  orthancVersion: string;
-  dcmtkVersion: string;
-}
-
-function findDicomWebPlugin(): string | undefined {
-  for (const dir of ['/usr/share/orthanc/plugins', '/usr/lib/orthanc', '/usr/local/share/orthanc/plugins', '/usr/local/lib/orthanc']) {
-    if (!fs.existsSync(dir)) continue;
-    const hits = fs
-      .readdirSync(dir)
-      .filter((f) => /^libOrthancDicomWeb\.so/.test(f))
-      .sort((a, b) => a.length - b.length);
-    if (hits[0]) return path.join(dir, hits[0]);
-  }
-  return undefined;
-}
-
-function findOrthanc(): string | undefined {
-  return which('Orthanc') ?? ['/usr/sbin/Orthanc', '/usr/bin/Orthanc', '/usr/local/bin/Orthanc'].find((f) => fs.existsSync(f));
-}
-
-function ensureTools(): Tools {
-  const missing: string[] = [];
-  if (!findOrthanc()) missing.push('orthanc');
-  if (!findDicomWebPlugin()) missing.push('orthanc-dicomweb');
-  if (!which('storescu') || !which('storescp') || !which('echoscu')) missing.push('dcmtk');
-  if (missing.length) {
-    const cmd = `apt-get install -y ${missing.join(' ')}`;
-    const isRoot = process.getuid?.() === 0;
-    const sudo = !isRoot && which('sudo') ? ['sudo', '-n'] : [];
-    if (!which('apt-get') || (!isRoot && sudo.length === 0)) {
-      throw new BenchError(
-        `missing: ${missing.join(', ')}, and this bench cannot install them (${which('apt-get') ? 'not root and no sudo' : 'no apt-get'}).\n` +
-          `  Install them yourself, e.g.:  sudo ${cmd}`,
-      );
-    }
-    say(`Installing ${missing.join(', ')} (missing): ${[...sudo, cmd].join(' ')}`);
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const run = (args: string[]): number | null =>
-      spawnSync(sudo[0] ?? args[0]!, sudo.length ? [...sudo.slice(1), ...args] : args.slice(1), { stdio: 'inherit', env }).status;
-    let status = run(['apt-get', 'install', '-y', ...missing]);
-    if (status !== 0) {
-      say('apt-get install failed; refreshing the package lists (apt-get update) and trying once more');
-      run(['apt-get', 'update']);
-      status = run(['apt-get', 'install', '-y', ...missing]);
-    }
-    if (status !== 0) throw new BenchError(`could not install ${missing.join(', ')} with apt-get (exit ${status}); install them by hand:  sudo ${cmd}`);
-  }
-  const orthanc = findOrthanc();
-  const dicomWebPlugin = findDicomWebPlugin();
-  if (!orthanc) throw new BenchError('Orthanc is still not found after installation (looked for the "Orthanc" executable)');
-  if (!dicomWebPlugin) throw new BenchError('the Orthanc DICOMweb plugin (libOrthancDicomWeb.so) is still not found under /usr/share/orthanc/plugins or /usr/lib/orthanc');
-  if (!which('storescu') || !which('storescp') || !which('echoscu')) throw new BenchError('dcmtk (storescu, storescp, echoscu) is still not found after installation');
-  const firstLine = (cmd: string, args: string[]): string => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.split('\n').find((l) => l.trim()) ?? '?';
-  return {
-    orthanc,
-    dicomWebPlugin,
-    orthancVersion: firstLine(orthanc, ['--version']).trim(),
-    dcmtkVersion: firstLine('storescu', ['--version']).replace(/^\$dcmtk:\s*/, '').replace(/\s*\$$/, ''),
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// Servers
-
-interface Server {
-  name: string;
-  proc: Proc;
-  aet: string;
-  dicomPort: number;
-  /** Base URL of the STOW-RS endpoint's parent (…/studies is appended). */
-  stowBase?: string;
-  stowHeaders?: Record<string, string>;
-  /** Instances the server holds now. */
-  count(): Promise<number>;
-  /** Extra checks after a round (e.g. blobs vs index rows), for the report. */
-  notes?(): Promise<string[]>;
-  /** Folder holding everything it stored (removed after the round). */
-  dir: string;
-  /** Called once the process has stopped. */
-  afterStop?(): Promise<void>;
-}
-
-async function startEnkaku(label: string): Promise<Server & { token: string }> {
-  const dir = path.join(RUN_DIR, `enkaku-${label}`);
-  const dataDir = path.join(dir, 'data');
-  await fsp.mkdir(dataDir, { recursive: true });
-  const [httpPort, dicomPort] = [await freePort(), await freePort()];
-  const schema = DATABASE_URL ? `bench_${randomBytes(5).toString('hex')}` : undefined;
-  if (schema) pgSchemas.push(schema);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ENKAKU_DATA_DIR: dataDir,
-    ENKAKU_HTTP_PORT: String(httpPort),
-    ENKAKU_DICOM_PORT: String(dicomPort),
-    ENKAKU_DICOM_AET: 'ENKAKU',
-    ENKAKU_LOG_LEVEL: 'warn',
-    ENKAKU_DATABASE_URL: DATABASE_URL ?? '',
-    ENKAKU_DATABASE_SCHEMA: schema ?? '',
-  };
-  const cli = (args: string[]): string => {
-    const r = spawnSync(process.execPath, [ENKAKU_BIN, ...args], { env, cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new BenchError(`enkaku ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
-    return r.stdout;
-  };
-  cli(['facility', 'add', '--name', 'BENCH', '--aet', CALLING_AET]);
-  const token = cli(['token', 'create', '--facility', 'BENCH', '--scope', 'dicomweb:write']).trim().split('\n').pop()?.trim() ?? '';
-  if (!token) throw new BenchError('enkaku token create printed no token');
-
-  const logFile = path.join(dir, 'enkaku.log');
-  const proc = startProc(`Enkaku (${label})`, process.execPath, [ENKAKU_BIN, 'serve'], logFile, env);
-  await waitFor(proc, 'GET /readyz = 200', async () => (await httpGet(`http://127.0.0.1:${httpPort}/readyz`)).status === 200);
-  await waitFor(proc, 'C-ECHO answered', () => echo('ENKAKU', dicomPort));
-
-  const dbCount = async (): Promise<number> => {
-    if (DATABASE_URL) {
-      const c = new pg.Client({ connectionString: DATABASE_URL });
-      await c.connect();
-      try {
-        const r = await c.query<{ n: string }>(`select count(*) as n from ${schema}.instances`);
-        return Number(r.rows[0]?.n ?? 0);
-      } finally {
-        await c.end();
-      }
-    }
-    const db = new Database(path.join(dataDir, 'enkaku.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('select count(*) as n from instances').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  };
-  const blobCount = (): number => countFiles(path.join(dataDir, 'blobs'));
-  return {
-    name: 'Enkaku',
-    proc,
-    aet: 'ENKAKU',
-    dicomPort,
-    dir,
-    token,
-    stowBase: `http://127.0.0.1:${httpPort}/dicomweb`,
-    stowHeaders: { authorization: `Bearer ${token}`, accept: 'application/dicom+json' },
-    count: dbCount,
-    // The schema goes as soon as this Enkaku stops, so an interrupted run leaves little behind.
-    afterStop: () => dropSchemas(schema ? [schema] : []),
-    notes: async () => {
-      const out: string[] = [];
-      const rows = await dbCount();
-      const blobs = blobCount();
-      if (blobs !== rows) out.push(`Enkaku: ${rows} instance row(s) but ${blobs} blob file(s)`);
-      const leftovers = countFiles(path.join(dataDir, 'tmp'));
-      if (leftovers) out.push(`Enkaku: ${leftovers} file(s) left in data/tmp`);
-      const problems = enkakuLogProblems(logFile);
-      if (problems.length) out.push(`Enkaku logged ${problems.length} warning/error line(s), e.g.: ${problems.slice(0, 3).join(' | ')}`);
-      return out;
-    },
-  };
-}
-
-/** Warning and error lines (pino level >= 40) of an Enkaku log. */
-function enkakuLogProblems(logFile: string): string[] {
-  let text = '';
-  try {
-    text = fs.readFileSync(logFile, 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      const j = JSON.parse(line) as { level?: number; msg?: string; event?: string; err?: unknown };
-      if ((j.level ?? 0) >= 40) out.push(`${j.event ?? ''} ${j.msg ?? ''}${j.err ? ` (${typeof j.err === 'string' ? j.err : JSON.stringify(j.err)})` : ''}`.trim());
-    } catch {
-      // not JSON: ignore
-    }
-  }
-  return out;
-}
-
-async function startOrthanc(tools: Tools, label: string): Promise<Server> {
-  const dir = path.join(RUN_DIR, `orthanc-${label}`);
-  await fsp.mkdir(path.join(dir, 'storage'), { recursive: true });
-  await fsp.mkdir(path.join(dir, 'index'), { recursive: true });
-  const [httpPort, dicomPort] = [await freePort(), await freePort()];
-  // Orthanc's own defaults otherwise (notably SyncStorageArea true = fsync per file,
-  // MaximumPduLength 16 KiB, DicomThreadsCount 4), written out for the record.
-  const config = {
-    Name: 'ENKAKU-BENCH',
-    StorageDirectory: path.join(dir, 'storage'),
-    IndexDirectory: path.join(dir, 'index'),
-    StorageCompression: false,
-    SyncStorageArea: true,
-    HttpServerEnabled: true,
-    HttpPort: httpPort,
-    RemoteAccessAllowed: false,
-    AuthenticationEnabled: false,
-    DicomServerEnabled: true,
-    DicomAet: 'ORTHANC',
-    DicomPort: dicomPort,
-    DicomCheckCalledAet: false,
-    DicomAlwaysAllowStore: true,
-    DicomAlwaysAllowEcho: true,
-    DicomCheckModalityHost: false,
-    SaveJobs: false,
-    Plugins: [tools.dicomWebPlugin],
-    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, Ssl: false },
-  };
-  const configFile = path.join(dir, 'orthanc.json');
-  await fsp.writeFile(configFile, JSON.stringify(config, null, 2));
-  const logFile = path.join(dir, 'orthanc.log');
-  const proc = startProc(`Orthanc (${label})`, tools.orthanc, [configFile], logFile, DCMTK_ENV);
-  const base = `http://127.0.0.1:${httpPort}`;
-  await waitFor(proc, 'GET /system = 200', async () => (await httpGet(`${base}/system`)).status === 200);
-  const plugins = await httpGet(`${base}/plugins`);
-  if (!plugins.body.includes('dicom-web')) {
-    throw new BenchError(`Orthanc started without its DICOMweb plugin (${tools.dicomWebPlugin}); GET /plugins = ${plugins.body.trim()}; log:\n${logTail(logFile)}`);
-  }
-  await waitFor(proc, 'C-ECHO answered', () => echo('ORTHANC', dicomPort));
-  return {
-    name: 'Orthanc',
-    proc,
-    aet: 'ORTHANC',
-    dicomPort,
-    dir,
-    stowBase: `${base}/dicom-web`,
-    stowHeaders: { accept: 'application/dicom+json' },
-    count: async () => {
-      const r = await httpGet(`${base}/statistics`);
-      if (r.status !== 200) throw new BenchError(`Orthanc GET /statistics answered ${r.status}`);
-      return Number((JSON.parse(r.body) as { CountInstances?: number }).CountInstances ?? 0);
-    },
-  };
-}
-
-async function startStorescp(): Promise<Server> {
-  const dir = path.join(RUN_DIR, 'storescp');
-  const out = path.join(dir, 'received');
-  await fsp.mkdir(out, { recursive: true });
-  const port = await freePort();
-  const logFile = path.join(dir, 'storescp.log');
-  // Defaults otherwise: single process, 16 KiB max PDU, data written with the received transfer syntax, no fsync.
-  const proc = startProc('storescp', 'storescp', ['-aet', 'STORESCP', '-od', out, '+xa', String(port)], logFile, DCMTK_ENV);
-  await waitFor(proc, 'C-ECHO answered', () => echo('STORESCP', port));
-  return { name: 'storescp', proc, aet: 'STORESCP', dicomPort: port, dir, count: async () => countFiles(out) };
-}
-
-async function stopServer(s: Server, removeData = true): Promise<{ peakRssBytes: number | undefined }> {
-  const mem = s.proc.child.pid ? procMemory(s.proc.child.pid) : undefined;
-  await stopProc(s.proc);
-  await s.afterStop?.();
-  if (removeData && !opts.keep) await fsp.rm(s.dir, { recursive: true, force: true });
-  return { peakRssBytes: mem?.hwm };
+/** A fresh Enkaku for one round (facility BENCH, a dicomweb:write token). */
+function startEnkaku(label: string): ReturnType<typeof startEnkakuWith> {
+  return startEnkakuWith({ label, databaseUrl: DATABASE_URL, scopes: ['dicomweb:write'] });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -623,19 +161,6 @@ interface RoundResult {
 }
 
 /** One storescu association carrying every file of `dir` (scanned with +sd, so no ARG_MAX issue). */
-async function storescu(s: Server, dir: string, logFile: string): Promise<{ seconds: number; problems: string[] }> {
-  const args = ['-aec', s.aet, '-aet', CALLING_AET, '-nh', '+sd', '+r', '127.0.0.1', String(s.dicomPort), dir];
-  const t0 = process.hrtime.bigint();
-  const p = startProc(`storescu -> ${s.name}`, 'storescu', args, logFile, DCMTK_ENV);
-  const code = await p.exited;
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const problems: string[] = [];
-  if (code !== 0) problems.push(`storescu exited with code ${code}`);
-  const log = fs.readFileSync(logFile, 'utf8');
-  const failed = log.split('\n').filter((l) => /^E: /.test(l));
-  if (failed.length) problems.push(`storescu reported ${failed.length} error line(s), e.g.: ${failed.slice(0, 3).join(' | ')}`);
-  return { seconds, problems };
-}
 
 const DICOM_JSON_REFERENCED = '00081199';
 const DICOM_JSON_FAILED = '00081198';
@@ -891,9 +416,6 @@ interface Ratio {
   note?: string;
 }
 
-function pad(s: string, n: number, right = false): string {
-  return right ? s.padStart(n) : s.padEnd(n);
-}
 
 function printReport(results: RoundResult[], ratios: Ratio[], rss: RssResult | undefined, header: string): void {
   say(`\n${header}`);
@@ -1031,15 +553,4 @@ async function main(): Promise<number> {
   return problems.length ? 1 : 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  if (interrupted) exitCode = 130;
-  else if (err instanceof BenchError) process.stderr.write(`\nbench: ${err.message}\n`);
-  else process.stderr.write(`\nbench: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
-  if (!interrupted) exitCode = 1;
-} finally {
-  await cleanup();
-}
-process.exit(interrupted ? 130 : exitCode);
+await runMain(main);

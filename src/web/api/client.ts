@@ -47,6 +47,16 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The CSRF token of the current session (for requests sent outside this client, e.g. with `keepalive`). */
+export function currentCsrfToken(): string | null {
+  return csrfToken;
+}
+
+/** Tells the application that the server said the session has ended (a 401 outside {@link apiRequest}). */
+export function reportUnauthorized(): void {
+  unauthorizedHandler?.();
+}
+
 let unauthorizedHandler: (() => void) | null = null;
 
 /** Registers what happens when the server says the session has ended (401). */
@@ -77,6 +87,8 @@ export interface RequestOptions {
    * the session.
    */
   credentialCheck?: boolean;
+  /** Media type asked for (default `application/json`; DICOMweb answers `application/dicom+json`). */
+  accept?: string;
 }
 
 /** Builds `/api/...?a=b` from a path and query parameters. */
@@ -96,7 +108,7 @@ function looksLikeCsrfRefusal(error: ApiError): boolean {
 }
 
 async function send(method: Method, path: string, options: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   try {

@@ -23,9 +23,13 @@ import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { fetchSession, forgetSession, SESSION_KEY, useSession, useSetupStatus } from '../features/auth/session.ts';
 import { SecurityPage } from '../features/auth/SecurityPage.tsx';
 import { SetupPage } from '../features/auth/SetupPage.tsx';
+import { orderRoute } from '../features/orders/routes.tsx';
+import { QcPage } from '../features/qc/QcPage.tsx';
+import { StudyListPage } from '../features/viewer/StudyListPage.tsx';
+import { ViewerPage } from '../features/viewer/ViewerPage.tsx';
 import { i18n } from '../i18n/index.ts';
 import { PAGE_HEADING_ID } from '../ui/PageHeader.tsx';
-import { canOpenUsersPage, canReadAudit, canSeeAlerts } from './access.ts';
+import { canOpenUsersPage, canReadAudit, canReadImages, canSeeAlerts, canUseMonitorQc } from './access.ts';
 import { ComingSoonPage } from './ComingSoonPage.tsx';
 import { peekFlash, setFlash } from './flash.ts';
 import { HomePage } from './HomePage.tsx';
@@ -210,13 +214,28 @@ function SessionGuard() {
  */
 function routeFor(pathname: string, user: SessionUser): ReactNode {
   const only = (allowed: boolean, page: ReactNode) => (allowed ? page : <ForbiddenPage />);
-  switch (normalisePath(pathname)) {
+  const path = normalisePath(pathname);
+  const orderPage = orderRoute(path, user);
+  if (orderPage !== undefined) return orderPage;
+  const study = /^\/viewer\/studies\/([^/]+)$/.exec(path);
+  if (study) {
+    let uid = '';
+    try {
+      uid = decodeURIComponent(study[1]!);
+    } catch {
+      return <NotFoundPage />;
+    }
+    return only(canReadImages(user), <ViewerPage key={uid} studyUid={uid} />);
+  }
+  switch (path) {
     case '/':
       return <HomePage />;
     case '/worklist':
       return <ComingSoonPage feature="worklist" />;
     case '/viewer':
-      return <ComingSoonPage feature="viewer" />;
+      return only(canReadImages(user), <StudyListPage />);
+    case '/qc':
+      return only(canUseMonitorQc(user), <QcPage />);
     case '/reports':
       return <ComingSoonPage feature="reports" />;
     case '/admin/users':

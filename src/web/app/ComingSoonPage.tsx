@@ -6,7 +6,7 @@ import { Alert, List, Text } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { PageHeader } from '../ui/PageHeader.tsx';
 
-export type ComingFeature = 'worklist' | 'viewer' | 'reports';
+export type ComingFeature = 'worklist' | 'reports';
 
 export function ComingSoonPage({ feature }: { feature: ComingFeature }) {
   const { t } = useTranslation();

@@ -42,3 +42,19 @@ export function canManageCredentials(user: Pick<SessionUser, 'grants'>): boolean
 export function canOpenUsersPage(user: Pick<SessionUser, 'grants'>): boolean {
   return canManageUsers(user) || canManageCredentials(user);
 }
+
+/**
+ * Studies and the viewer: the roles that read a facility's images (the server's medical
+ * scope decides which facilities).
+ */
+export function canReadImages(user: Pick<SessionUser, 'grants'>): boolean {
+  return hasAnyRole(user, 'attending-physician', 'technologist', 'radiologist', 'management-physician', 'transcriptionist');
+}
+
+/**
+ * Monitor QC (Q1): the physicians who read at a terminal record its daily check; system
+ * administrators and the management physician look after the terminals.
+ */
+export function canUseMonitorQc(user: Pick<SessionUser, 'grants'>): boolean {
+  return hasAnyRole(user, 'radiologist', 'management-physician', 'system-admin');
+}

@@ -691,6 +691,18 @@ const m013: Migration = {
   },
 };
 
+/**
+ * An accession number's studies in date order. SQLite keeps no statistics unless ANALYZE
+ * runs; without them it prefers an index that gives the order over one that only finds the
+ * rows, so the accession index carries the order too and wins for an accession number.
+ */
+const m014Accession: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.createIndex('studies_accession_date').on('studies').columns(['facility_id', 'accession_number', 'study_date', 'study_time', 'id']).execute();
+    await db.schema.dropIndex('studies_accession').execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -706,4 +718,5 @@ export const migrations: Record<string, Migration> = {
   '011_orders': m011,
   '012_hl7_senders': hl7SendersMigration,
   '013_viewer_qc': m013,
+  '014_accession_order': m014Accession,
 };
