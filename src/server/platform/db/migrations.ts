@@ -370,8 +370,10 @@ async function trigramIndex(db: Kysely<any>): Promise<void> {
   if (!available) return;
   await sql`savepoint enkaku_pg_trgm`.execute(db);
   try {
-    // Installed into the schema in use unless some schema already has it.
-    await sql`create extension if not exists pg_trgm`.execute(db);
+    // Installed once per database in `public`, never in Enkaku's own schema: an extension
+    // belongs to one schema, and dropping that schema would drop it (and every trigram
+    // index of other schemas in the same database) with it.
+    await sql`create extension if not exists pg_trgm with schema public`.execute(db);
     const { rows } = await sql<{ schema: string }>`select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`.execute(db);
     await sql`create index patients_name_search_trgm on patients using gin (name_search ${sql.id(rows[0]!.schema, 'gin_trgm_ops')})`.execute(db);
     await sql`release savepoint enkaku_pg_trgm`.execute(db);

@@ -123,17 +123,20 @@ export function ViewerPage({ studyUid }: { studyUid: string }) {
   useDocumentTitle(t('viewer.title'));
 
   // Thumbnails, priors and key images wait for the first image (or a second).
-  const onFirstImage = useCallback(() => {
-    preloadDone();
+  const settle = useCallback(() => {
     releaseThumbnails();
     setSettled(true);
   }, []);
+  const onFirstImage = useCallback(() => {
+    preloadDone();
+    settle();
+  }, [settle]);
   useEffect(() => {
     holdThumbnails();
     setSettled(false);
-    const timer = window.setTimeout(onFirstImage, 1000);
+    const timer = window.setTimeout(settle, 1000);
     return () => window.clearTimeout(timer);
-  }, [studyUid, onFirstImage]);
+  }, [studyUid, settle]);
 
   // The first series goes into the first viewport as soon as the series are known.
   useEffect(() => {
