@@ -77,7 +77,15 @@ export async function openDatabase(opts: { dataDir: string; url?: string | undef
     provider,
     ...(db.dialect === 'postgres' ? { migrationTableSchema: opts.schema ?? 'public' } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's check for its migration tables reads the catalog of every schema; another
+  // application dropping a schema of its own at that moment makes the check fail with
+  // "schema ... does not exist" although nothing of Enkaku's is wrong. Such a failure
+  // happens before any migration runs, so it is safe to try again.
+  for (let attempt = 1; error && !results?.length && /schema ".*" does not exist/.test((error as Error).message) && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     await db.close();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
