@@ -9,19 +9,26 @@
  *  2. the MLLP listener of `enkaku serve` (startHl7Listener) on a loopback port, in this process;
  *  3. `--messages` synthetic JAHIS OMG^O19 orders (ISO-2022-JP, each its own placer order number,
  *     patients drawn from a pool of 500) encoded beforehand, then sent over `--connections`
- *     concurrent MLLP connections, each waiting for its ACK before the next message (as a HIS
- *     does); the ACK comes only after OrderService.receive committed (SQLite synchronous=FULL);
+ *     concurrent MLLP connections (several senders), each waiting for its ACK before the next
+ *     message (as a HIS does); the ACK comes only after the transaction that carried the
+ *     message committed (the listener commits the messages that arrive together in one
+ *     transaction, OrderService.receiveMany; SQLite synchronous=FULL);
  *  4. checks every answer is AA and the database holds exactly one order per message;
- *  5. prints messages/s and ACK latency (median, 99th percentile).
+ *  5. prints messages/s and ACK latency (median, 99th percentile), with the 1-minute load
+ *     average before and after the run; `--runs N` repeats this N times per database (a fresh
+ *     runtime each time) and prints the median and the range.
  * Clients and server share this process, so the figures include the clients' own work.
  *
- *   node --import tsx bench/orders.ts [--messages 3000] [--connections 4] [--database-url postgres://...]
+ *   node --import tsx bench/orders.ts [--messages 3000] [--connections 16] [--runs 1] [--max-batch 64] [--database-url postgres://...]
  *                                     [--sqlite-only] [--no-ssmix2] [--ssmix2-patients 200] [--keep]
+ *
+ * `--max-batch 1` commits every message in a transaction of its own (no group commit), for comparison.
  *
  * Without --database-url, PostgreSQL is taken from ENKAKU_BENCH_DATABASE_URL, else skipped.
  */
 import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -47,6 +54,8 @@ interface Hl7Result {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** 1-minute load average before and after the run. */
+  load: [number, number];
   problems: string[];
 }
 
@@ -55,7 +64,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function benchHl7(opts: { messages: number; connections: number; databaseUrl?: string | undefined; keep: boolean; log: (l: string) => void }): Promise<Hl7Result> {
+async function benchHl7(opts: { messages: number; connections: number; maxBatch: number; databaseUrl?: string | undefined; keep: boolean; log: (l: string) => void }): Promise<Hl7Result> {
   const parent = path.join(ROOT, '.bench');
   await fsp.mkdir(parent, { recursive: true });
   const dir = await fsp.mkdtemp(path.join(parent, 'orders-'));
@@ -73,7 +82,7 @@ async function benchHl7(opts: { messages: number; connections: number; databaseU
     try {
       await rt.facilities.add(OPERATOR, { name: 'HL7 BENCH', aets: [] });
       await rt.hl7Senders.add(OPERATOR, 'HL7 BENCH', { sendingFacility: SENDING_FACILITY });
-      const listener = await startHl7Listener(config, { senders: rt.hl7Senders, orders: rt.orders, patients: rt.patients, clinical: rt.clinical, log: rt.log });
+      const listener = await startHl7Listener(config, { senders: rt.hl7Senders, orders: rt.orders, patients: rt.patients, clinical: rt.clinical, log: rt.log, maxBatch: opts.maxBatch });
       try {
         opts.log(`${db}: encoding ${opts.messages} OMG^O19 messages`);
         const run = randomBytes(3).toString('hex');
@@ -93,6 +102,7 @@ async function benchHl7(opts: { messages: number; connections: number; databaseU
         const latencies: number[] = [];
         const problems: string[] = [];
         let next = 0;
+        const loadBefore = os.loadavg()[0]!;
         const started = performance.now();
         await Promise.all(clients.map(async (client) => {
           for (;;) {
@@ -106,11 +116,12 @@ async function benchHl7(opts: { messages: number; connections: number; databaseU
           }
         }));
         const seconds = (performance.now() - started) / 1000;
+        const loadAfter = os.loadavg()[0]!;
         await Promise.all(clients.map((c) => c.close()));
         const stored = Number((await rt.db.kysely.selectFrom('orders').select((e) => e.fn.countAll().as('n')).where('placer_order_number', 'like', `B${run}-%`).executeTakeFirstOrThrow()).n);
         if (stored !== opts.messages) problems.push(`${stored} orders stored for ${opts.messages} messages`);
         latencies.sort((a, b) => a - b);
-        return { db, messages: opts.messages, connections: opts.connections, seconds, perSecond: opts.messages / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), problems };
+        return { db, messages: opts.messages, connections: opts.connections, seconds, perSecond: opts.messages / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), load: [loadBefore, loadAfter], problems };
       } finally {
         await listener.close();
       }
@@ -133,18 +144,35 @@ async function benchHl7(opts: { messages: number; connections: number; databaseU
   }
 }
 
+const dbName = (db: Hl7Result['db']): string => (db === 'sqlite' ? 'SQLite' : 'PostgreSQL');
+
 function formatHl7(results: readonly Hl7Result[]): string[] {
   const lines = [
-    'HL7 MLLP intake      Messages  Conns  Seconds   Msg/s  ACK p50  ACK p99  Target  Result',
-    '--------------------------------------------------------------------------------------',
+    `HL7 MLLP intake      Messages  Conns  Seconds   Msg/s  ACK p50  ACK p99  Target  Result   Load (1 min, ${os.cpus().length} CPUs)`,
+    '-----------------------------------------------------------------------------------------------------------',
   ];
   for (const r of results) {
     const pass = r.problems.length === 0 && r.perSecond >= HL7_TARGET_MESSAGES_PER_SECOND;
     lines.push(
-      `${`Enkaku ${r.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`.padEnd(18)} ${String(r.messages).padStart(10)} ${String(r.connections).padStart(6)} ${r.seconds.toFixed(2).padStart(8)} `
-        + `${r.perSecond.toFixed(0).padStart(7)} ${`${r.p50Ms.toFixed(1)}ms`.padStart(8)} ${`${r.p99Ms.toFixed(1)}ms`.padStart(8)}  >= ${HL7_TARGET_MESSAGES_PER_SECOND}  ${(pass ? 'PASS' : 'MISS').padStart(6)}`,
+      `${`Enkaku ${dbName(r.db)}`.padEnd(18)} ${String(r.messages).padStart(10)} ${String(r.connections).padStart(6)} ${r.seconds.toFixed(2).padStart(8)} `
+        + `${r.perSecond.toFixed(0).padStart(7)} ${`${r.p50Ms.toFixed(1)}ms`.padStart(8)} ${`${r.p99Ms.toFixed(1)}ms`.padStart(8)}  >= ${HL7_TARGET_MESSAGES_PER_SECOND}  ${(pass ? 'PASS' : 'MISS').padStart(6)}`
+        + `   ${r.load[0].toFixed(2)} -> ${r.load[1].toFixed(2)}`,
     );
     for (const p of r.problems) lines.push(`  problem: ${p}`);
+  }
+  // Several runs per database: the median and the spread.
+  for (const db of ['sqlite', 'postgresql'] as const) {
+    const runs = results.filter((r) => r.db === db);
+    if (runs.length < 2) continue;
+    const med = (xs: number[]): number => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return sorted[Math.floor((sorted.length - 1) / 2)]!;
+    };
+    const rates = runs.map((r) => r.perSecond);
+    lines.push(
+      `${dbName(db)}: ${runs.length} runs, msg/s median ${med(rates).toFixed(0)} (${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}), `
+        + `ACK p50 median ${med(runs.map((r) => r.p50Ms)).toFixed(1)} ms, p99 median ${med(runs.map((r) => r.p99Ms)).toFixed(1)} ms`,
+    );
   }
   return lines;
 }
@@ -153,7 +181,9 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       messages: { type: 'string', default: '3000' },
-      connections: { type: 'string', default: '4' },
+      connections: { type: 'string', default: '16' },
+      runs: { type: 'string', default: '1' },
+      'max-batch': { type: 'string', default: '64' },
       'database-url': { type: 'string' },
       'sqlite-only': { type: 'boolean', default: false },
       'no-ssmix2': { type: 'boolean', default: false },
@@ -163,8 +193,10 @@ async function main(): Promise<number> {
   });
   const messages = Number(values.messages);
   const connections = Number(values.connections);
-  if (!Number.isInteger(messages) || messages < 1 || !Number.isInteger(connections) || connections < 1 || connections > 32) {
-    process.stderr.write('--messages must be a positive integer and --connections 1-32\n');
+  const runs = Number(values.runs);
+  const maxBatch = Number(values['max-batch']);
+  if (!Number.isInteger(messages) || messages < 1 || !Number.isInteger(connections) || connections < 1 || connections > 32 || !Number.isInteger(runs) || runs < 1 || !Number.isInteger(maxBatch) || maxBatch < 1) {
+    process.stderr.write('--messages, --runs and --max-batch must be positive integers and --connections 1-32\n');
     return 2;
   }
   // bench/ is outside the server: its own environment variable names the PostgreSQL to use.
@@ -173,7 +205,9 @@ async function main(): Promise<number> {
   const log = (l: string): void => void process.stdout.write(`  ${l}\n`);
 
   const hl7: Hl7Result[] = [];
-  for (const databaseUrl of databases) hl7.push(await benchHl7({ messages, connections, databaseUrl, keep: values.keep, log }));
+  for (const databaseUrl of databases) {
+    for (let run = 0; run < runs; run++) hl7.push(await benchHl7({ messages, connections, maxBatch, databaseUrl, keep: values.keep, log }));
+  }
 
   // ---- SS-MIX2 import rate (bench/ssmix2.ts, maintained with the SS-MIX2 import) ----
   const ssmix2: BenchSsmix2Result[] = [];

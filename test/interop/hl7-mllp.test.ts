@@ -189,6 +189,68 @@ describe('HL7 orders over MLLP into the orders service', () => {
     assert.ok(await orderByPlacer(a.order!.placerOrderNumber));
     assert.ok(await orderByPlacer(b.order!.placerOrderNumber));
   });
+
+  it('commits messages arriving together on several connections in one transaction; each connection gets its answers in order; a bad one is answered AE alone', async () => {
+    // A cancelled order, so that a change of it in the middle of the traffic is refused.
+    assert.equal((await send(omg({ seed: 120, controlId: 'GC-NEW', order: { placerOrderNumber: 'GC-CANCELLED' } }).bytes)).get('MSA-1'), 'AA');
+    assert.equal((await send(omg({ seed: 120, controlId: 'GC-CA', control: 'CA', order: { placerOrderNumber: 'GC-CANCELLED' } }).bytes)).get('MSA-1'), 'AA');
+    const batches: number[] = [];
+    const orders = {
+      receive: rt.orders.receive.bind(rt.orders),
+      receiveMany: async (items: Parameters<typeof rt.orders.receiveMany>[0]) => {
+        batches.push(items.length);
+        return rt.orders.receiveMany(items);
+      },
+      batchesInFlight: rt.orders.batchesInFlight,
+    };
+    const batching = await startHl7Listener({ ...rt.config, hl7: { ...rt.config.hl7, port: 0 } }, { senders: rt.hl7Senders, orders, patients: rt.patients, clinical: rt.clinical, log: rt.log });
+    const CONNECTIONS = 6;
+    const PER_CONNECTION = 4;
+    const frame = (m: Uint8Array): Buffer => Buffer.concat([Buffer.from([0x0b]), m, Buffer.from([0x1c, 0x0d])]);
+    const sent = Array.from({ length: CONNECTIONS }, (_, c) => Array.from({ length: PER_CONNECTION }, (_, i) => {
+      const controlId = `GC-${c}-${i}`;
+      // Connection 2's third message changes the cancelled order.
+      return c === 2 && i === 2
+        ? omg({ seed: 121, controlId, control: 'XO', order: { placerOrderNumber: 'GC-CANCELLED' } })
+        : omg({ seed: 200 + c * 10 + i, controlId, order: { placerOrderNumber: `GC-ORDER-${c}-${i}`, accessionNumber: `GC-ACC-${c}-${i}` } });
+    }));
+    try {
+      // Every connection writes all its frames at once; the listener answers each connection's in order.
+      const answers = await Promise.all(sent.map((messages) => new Promise<Hl7Message[]>((resolve, reject) => {
+        const socket = net.connect(batching.port, '127.0.0.1');
+        const got: Hl7Message[] = [];
+        let buf = Buffer.alloc(0);
+        socket.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          let end: number;
+          while ((end = buf.indexOf(0x1c)) >= 0) {
+            got.push(Hl7Message.parse(decodeHl7(buf.subarray(1, end)).text));
+            buf = buf.subarray(end + 2);
+          }
+          if (got.length === messages.length) {
+            socket.destroy();
+            resolve(got);
+          }
+        });
+        socket.on('error', reject);
+        socket.write(Buffer.concat(messages.map((m) => frame(m.bytes))));
+      })));
+      answers.forEach((replies, c) => {
+        assert.deepEqual(replies.map((r) => r.get('MSA-2')), sent[c]!.map((_, i) => `GC-${c}-${i}`), `connection ${c}: answers in order`);
+        assert.deepEqual(replies.map((r) => r.get('MSA-1')), sent[c]!.map((_, i) => (c === 2 && i === 2 ? 'AE' : 'AA')), `connection ${c}`);
+      });
+      assert.equal(answers[2]![2]!.get('ERR-3'), '206');
+      for (let c = 0; c < CONNECTIONS; c++) {
+        for (let i = 0; i < PER_CONNECTION; i++) if (!(c === 2 && i === 2)) assert.ok(await orderByPlacer(`GC-ORDER-${c}-${i}`), `GC-ORDER-${c}-${i} stored`);
+      }
+      assert.equal((await orderByPlacer('GC-CANCELLED'))!.status, 'cancelled');
+      assert.equal(batches.reduce((a, b) => a + b, 0), CONNECTIONS * PER_CONNECTION);
+      assert.ok(Math.max(...batches) > 1, `messages of several connections shared a transaction (batches: ${batches.join(',')})`);
+      assert.equal((await rt.audit.verify()).ok, true);
+    } finally {
+      await batching.close();
+    }
+  });
 });
 
 test('orders acknowledged over MLLP survive kill -9 of enkaku serve right after an ACK', async () => {
@@ -251,6 +313,61 @@ test('orders acknowledged over MLLP survive kill -9 of enkaku serve right after 
       const rows = await rt.db.kysely.selectFrom('orders').select('placer_order_number').execute();
       assert.equal(rows.length, N);
       assert.equal(new Set(rows.map((r) => r.placer_order_number)).size, N);
+    } finally {
+      await rt.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+test('group commits: orders acknowledged on several connections at once survive kill -9 in the middle of the traffic', async () => {
+  const { config, cleanup } = testConfig();
+  config.http.port = await freePort();
+  config.dicom.port = await freePort();
+  config.hl7.port = await freePort();
+  const env = childEnv(config);
+  const cli = async (...args: string[]): Promise<void> => {
+    const child = spawn(process.execPath, [ENKAKU_BIN, ...args], { env, stdio: 'ignore' });
+    assert.equal(await new Promise((r) => child.on('exit', r)), 0, args.join(' '));
+  };
+  try {
+    await cli('facility', 'add', '--name', 'Crash Batch Hospital', '--aet', 'CRASHBAT');
+    await cli('facility', 'add-hl7-sender', '--name', 'Crash Batch Hospital', '--sending-facility', SENDING_FACILITY);
+    const CONNECTIONS = 6;
+    const PER_CONNECTION = 25;
+    const K = 40;
+    const messages = Array.from({ length: CONNECTIONS }, (_, c) => Array.from({ length: PER_CONNECTION }, (_, i) =>
+      omg({ seed: 5000 + c * 100 + i, controlId: `KB-${c}-${i}`, order: { placerOrderNumber: `KB-ORDER-${c}-${i}` } })));
+    const server = await startServer(env, /HL7 \(MLLP\)[\s\S]*(npm run demo|Facilities:|Sign in at)/);
+    // Every connection writes all its frames at once; the server dies right after the K-th AA (all connections counted).
+    const acked: string[] = [];
+    await Promise.all(messages.map((list) => new Promise<void>((resolve) => {
+      const socket = net.connect(config.hl7.port, '127.0.0.1');
+      let buf = Buffer.alloc(0);
+      socket.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        let end: number;
+        while ((end = buf.indexOf(0x1c)) >= 0) {
+          const ack = Hl7Message.parse(decodeHl7(buf.subarray(1, end)).text);
+          buf = buf.subarray(end + 2);
+          if (ack.get('MSA-1') === 'AA') acked.push(ack.get('MSA-2')!);
+          if (acked.length === K) server.child.kill('SIGKILL');
+        }
+      });
+      socket.on('error', () => resolve());
+      socket.on('close', () => resolve());
+      socket.write(Buffer.concat(list.map((m) => Buffer.concat([Buffer.from([0x0b]), m.bytes, Buffer.from([0x1c, 0x0d])]))));
+    })));
+    await new Promise((r) => (server.child.exitCode !== null || server.child.signalCode !== null ? r(null) : server.child.on('exit', r)));
+    assert.ok(acked.length >= K, `at least ${K} acknowledged before the kill (got ${acked.length})`);
+    assert.ok(acked.length < CONNECTIONS * PER_CONNECTION, 'the kill interrupted the traffic');
+
+    const rt = await createRuntime(config, createLogger('silent'));
+    try {
+      const stored = new Set((await rt.db.kysely.selectFrom('orders').select('placer_order_number').execute()).map((r) => r.placer_order_number));
+      for (const controlId of acked) assert.ok(stored.has(controlId.replace('KB-', 'KB-ORDER-')), `acknowledged order ${controlId} survived`);
+      assert.equal((await rt.audit.verify()).ok, true, 'the audit chain is whole after the crash');
     } finally {
       await rt.close();
     }

@@ -5,8 +5,9 @@
  *
  * Other modules append inside their own transactions:
  * `await audit.append(trx, { actor, action: 'study.view', object: { type: 'study', id }, ... })`.
+ * Group commits of many changes in one transaction chain their entries with `audit.withBatch`.
  */
-export { AuditService, auditActorOf, toAuditRecord, type AuditServiceOptions } from './service.ts';
+export { AuditBatch, AuditService, auditActorOf, toAuditRecord, type AuditServiceOptions } from './service.ts';
 export { auditMigration } from './migration.ts';
 export type { AuditDatabase, AuditEventTable, AuditHeadTable } from './schema.ts';
 export type {

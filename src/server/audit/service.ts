@@ -14,7 +14,7 @@ import { chainHash, wellFormed } from './canonical.ts';
 import { toDicomAuditMessage } from './dicom-audit.ts';
 import { toFhirAuditEvent, type FhirAuditEvent } from './fhir.ts';
 import type { AuditActor, AuditEntryInput, AuditRecord, AuditSearchQuery, AuditSearchResult, AuditSource, VerifyResult } from './model.ts';
-import { AuditRepository, type AuditEventRow } from './repository.ts';
+import { AuditRepository, type AuditEventRow, type AuditHead } from './repository.ts';
 import type { AuditDatabase, AuditEventTable } from './schema.ts';
 import { verifyChain, type VerifyOptions } from './verify.ts';
 
@@ -140,6 +140,102 @@ function prepare(entry: AuditEntryInput): Omit<AuditEventTable, 'seq' | 'id' | '
   };
 }
 
+/** The record of a row just written, from the details it was given (no JSON round trip). */
+function recordOf(row: AuditEventTable, details: Record<string, unknown>): AuditRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    recordedAt: row.recorded_at,
+    actor: { kind: row.actor_kind, id: row.actor_id, name: row.actor_name, role: row.actor_role },
+    action: row.action,
+    object: { type: row.object_type, id: row.object_id },
+    facilityId: row.facility_id,
+    patientRef: row.patient_ref,
+    outcome: row.outcome as AuditRecord['outcome'],
+    clientAddress: row.client_address,
+    details,
+    detailsJson: row.details,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * The audit entries of one transaction, chained in memory and written together (group
+ * commit, see {@link AuditService.withBatch}). The head row is locked once, when the batch
+ * opens; each entry is validated and hashed as it is added, so the chain is exactly what
+ * one append after another would have written; {@link flush} inserts the entries with one
+ * statement per 200 and moves the head once.
+ */
+export class AuditBatch {
+  private readonly pending: AuditEventTable[] = [];
+  /** The head as stored (after the last flush). */
+  private stored: AuditHead;
+  private closed = false;
+
+  /** @internal opened by {@link AuditService.withBatch} */
+  constructor(
+    private readonly repo: AuditRepository,
+    head: AuditHead,
+    private readonly now: () => Date,
+  ) {
+    this.stored = head;
+  }
+
+  /** The head after the entries added so far. */
+  private get head(): AuditHead {
+    const last = this.pending.at(-1);
+    return last ? { seq: last.seq, hash: last.hash } : this.stored;
+  }
+
+  /**
+   * Validates, chains and queues an entry; it is written by the batch's flush, in the same
+   * transaction.
+   * @throws AppError internal when the entry is malformed or carries PHI-like fields, or
+   *         when the batch was already flushed for good
+   */
+  add(entry: AuditEntryInput): AuditRecord {
+    if (this.closed) throw new AppError('internal', 'audit batch used after its transaction ended');
+    const fields = prepare(entry);
+    const head = this.head;
+    const row: AuditEventTable = { seq: head.seq + 1, id: randomUUID(), recorded_at: this.now().toISOString(), ...fields, prev_hash: head.hash, hash: '' };
+    row.hash = chainHash(head.hash, row);
+    this.pending.push(row);
+    return recordOf(row, entry.details ?? {});
+  }
+
+  /** A point to return to with {@link rollbackTo} (before the entries of one message). */
+  mark(): number {
+    return this.pending.length;
+  }
+
+  /** Forgets the entries added since `mark` (their message was not applied). */
+  rollbackTo(mark: number): void {
+    if (mark > this.pending.length) throw new Error('audit batch mark is ahead of the batch');
+    this.pending.length = mark;
+  }
+
+  /** Number of entries waiting for {@link flush}. */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Writes the queued entries and moves the head to the last of them. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const rows = this.pending.splice(0);
+    await this.repo.insertMany(rows);
+    const last = rows.at(-1)!;
+    await this.repo.advanceHead(this.stored.seq, { seq: last.seq, hash: last.hash });
+    this.stored = { seq: last.seq, hash: last.hash };
+  }
+
+  /** @internal no more entries: the transaction is about to end */
+  close(): void {
+    this.closed = true;
+  }
+}
+
 /** An audit row as a record. */
 export function toAuditRecord(r: AuditEventRow): AuditRecord {
   let details: Record<string, unknown> = {};
@@ -182,6 +278,8 @@ export class AuditService<DB extends AuditDatabase = AuditDatabase> {
   private readonly dialect: 'sqlite' | 'postgres';
   private readonly source: AuditSource;
   private readonly now: () => Date;
+  /** Open batches by the transaction they belong to. */
+  private readonly batches = new WeakMap<object, AuditBatch>();
 
   constructor(db: Kysely<DB>, options: AuditServiceOptions) {
     this.db = db as unknown as Kysely<AuditDatabase>;
@@ -200,13 +298,44 @@ export class AuditService<DB extends AuditDatabase = AuditDatabase> {
    * appends: append last, just before commit. On PostgreSQL under REPEATABLE READ or
    * SERIALIZABLE a concurrent append makes the lock fail with a serialisation error
    * (40001), after which the caller retries its transaction.
+   *
+   * Inside {@link withBatch} the entry joins the transaction's batch instead (the head is
+   * already locked; the entry is written when the batch flushes, before the commit).
    * @throws AppError internal when the entry is malformed or carries PHI-like fields
    */
   async append<T extends AuditDatabase = DB>(trx: Kysely<T> | Transaction<T>, entry: AuditEntryInput): Promise<AuditRecord> {
+    const batch = this.batches.get(trx);
+    if (batch) return batch.add(entry);
     const fields = prepare(entry);
     const db = trx as unknown as Kysely<AuditDatabase>;
     if (!db.isTransaction) return db.transaction().execute((t) => this.appendPrepared(t, fields));
     return this.appendPrepared(db, fields);
+  }
+
+  /**
+   * Runs `fn` with an {@link AuditBatch} for the transaction `trx` (group commit of many
+   * changes in one transaction): locks the head row first, as an append would, so that
+   * everything `fn` reads comes after every transaction that appended before; `append`
+   * calls with `trx` meanwhile join the batch; the batch is written when `fn` resolves.
+   * The transaction must end right after (the head stays locked until it does); when `fn`
+   * throws, nothing is written and the caller's transaction rolls back.
+   * @throws AppError internal when the head row is missing
+   */
+  async withBatch<T extends AuditDatabase, R>(trx: Transaction<T>, fn: (batch: AuditBatch) => Promise<R>): Promise<R> {
+    if (this.batches.has(trx)) throw new Error('an audit batch is already open in this transaction');
+    const repo = new AuditRepository(trx as unknown as Kysely<AuditDatabase>, this.dialect);
+    const head = await repo.lockHead();
+    if (!head) throw new AppError('internal', 'the audit head row is missing; run `enkaku verify-audit`');
+    const batch = new AuditBatch(repo, head, this.now);
+    this.batches.set(trx, batch);
+    try {
+      const result = await fn(batch);
+      await batch.flush();
+      return result;
+    } finally {
+      batch.close();
+      this.batches.delete(trx);
+    }
   }
 
   /**

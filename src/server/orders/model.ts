@@ -127,12 +127,40 @@ export interface ClinicalItemInput {
  */
 export interface OrderIntake {
   receive(actor: import('../platform/context.ts').Actor, input: OrderInput): Promise<OrderOutcome>;
+  /**
+   * Group commit: takes in several messages in one transaction and resolves after it
+   * committed, with one result per message, in the order given. A message's orders apply
+   * in order and all or none; a message that fails (its error is what `receive` would have
+   * thrown) leaves the others and changes nothing (a refused change of a cancelled order is
+   * still noted in that order's history). Interfaces that batch use it when present.
+   */
+  receiveMany?(items: readonly OrderIntakeItem[]): Promise<OrderIntakeResult[]>;
+  /** How many `receiveMany` calls are worth running at once (1 where the database has one writer). */
+  readonly batchesInFlight?: number;
 }
+
+/** One message for {@link OrderIntake.receiveMany}: who sent it and the orders it carries. */
+export interface OrderIntakeItem {
+  actor: import('../platform/context.ts').Actor;
+  orders: OrderInput[];
+}
+
+/** What became of one message of {@link OrderIntake.receiveMany}: its orders' outcomes, or why none applied. */
+export type OrderIntakeResult = { ok: true; outcomes: OrderOutcome[] } | { ok: false; error: unknown };
 
 /** Patient demographics updates (HL7 ADT^A08, SS-MIX2 ADT-00, FHIR Patient). */
 export interface PatientUpdates {
   update(actor: import('../platform/context.ts').Actor, facilityId: string, patient: PatientInput): Promise<{ patientRef: string }>;
+  /**
+   * Several updates of one facility in one transaction, applied in order, each with its own
+   * result (the error `update` would have thrown, for that patient only). Importers that
+   * batch use it when present.
+   */
+  updateMany?(actor: import('../platform/context.ts').Actor, facilityId: string, patients: readonly PatientInput[]): Promise<PatientUpdateResult[]>;
 }
+
+/** What became of one patient of {@link PatientUpdates.updateMany}. */
+export type PatientUpdateResult = { ok: true; patientRef: string } | { ok: false; error: unknown };
 
 /** Taking in clinical context (SS-MIX2 import, live HL7). Idempotent on (facilityId, source, sourceKey). */
 export interface ClinicalIntake {

@@ -59,9 +59,22 @@ function validHd(value: string, what: string, allowEmpty: boolean): string {
   return v;
 }
 
+/**
+ * How long a sender found through its facility-wide entry (application '') is remembered: a
+ * more specific entry registered by another process (the `enkaku` CLI) takes over within this
+ * time; in the process that registers it, at once.
+ */
+const FALLBACK_CACHE_MS = 10_000;
+
 /** The registry of HL7 senders per facility. */
 export class Hl7SenderRegistry {
   private readonly db: Kysely<Hl7SenderDatabase & { facilities: { id: string; name: string } }>;
+  /**
+   * Senders found, by MSH-4 NUL MSH-3. Entries are never changed or removed, so a sender found
+   * by its exact entry stays right; one found through the facility-wide entry is kept for
+   * {@link FALLBACK_CACHE_MS} only (`expires`). Unknown senders are not remembered.
+   */
+  private readonly cache = new Map<string, { sender: Hl7Sender; expires: number }>();
 
   constructor(db: Kysely<any>) {
     this.db = db;
@@ -82,6 +95,8 @@ export class Hl7SenderRegistry {
     if (taken) throw new AppError('conflict', `HL7 sender ${sendingFacility}${sendingApplication ? `/${sendingApplication}` : ''} is already registered`);
     const row: Hl7SenderTable = { id: randomUUID(), facility_id: facility.id, sending_facility: sendingFacility, sending_application: sendingApplication, created_at: new Date().toISOString() };
     await this.db.insertInto('facility_hl7_senders').values(row).execute();
+    // The new entry may be more specific than a facility-wide one remembered.
+    for (const [k, v] of this.cache) if (v.expires !== Infinity) this.cache.delete(k);
     return toSender(row);
   }
 
@@ -93,11 +108,18 @@ export class Hl7SenderRegistry {
     const fac = sendingFacility.trim();
     const app = sendingApplication.trim();
     if (!fac) return undefined;
+    const key = `${fac}\u0000${app}`;
+    const cached = this.cache.get(key);
+    if (cached && cached.expires > Date.now()) return cached.sender;
     const rows = await this.db.selectFrom('facility_hl7_senders').selectAll()
       .where('sending_facility', '=', fac).where('sending_application', 'in', app ? [app, ''] : [''])
       .execute();
     const row = rows.find((r) => r.sending_application === app) ?? rows.find((r) => r.sending_application === '');
-    return row ? toSender(row) : undefined;
+    if (!row) return undefined;
+    const sender = toSender(row);
+    if (this.cache.size >= 10_000) this.cache.clear();
+    this.cache.set(key, { sender, expires: row.sending_application === app ? Infinity : Date.now() + FALLBACK_CACHE_MS });
+    return sender;
   }
 
   /** The senders of a facility. */

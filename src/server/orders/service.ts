@@ -45,6 +45,11 @@ export const DEFAULT_PRIOR_POLICY: PriorPolicyView = { enabled: false, years: 5,
 /** Facility administration and AE title lookup. */
 export class FacilityService {
   private readonly repo: FacilityRepository;
+  /**
+   * Facilities known to exist. Facilities are never removed, so a facility found once exists
+   * for good; one not found is looked up again next time (another process may add it).
+   */
+  private readonly known = new Set<string>();
 
   constructor(db: Kysely<Database>) {
     this.repo = new FacilityRepository(db);
@@ -102,9 +107,12 @@ export class FacilityService {
     throw new AppError('forbidden', 'only administrators may list facilities');
   }
 
-  /** Whether a facility exists. */
+  /** Whether a facility exists (asked for every message an interface delivers). */
   async exists(id: string): Promise<boolean> {
-    return Boolean(await this.repo.byId(id));
+    if (this.known.has(id)) return true;
+    const found = Boolean(await this.repo.byId(id));
+    if (found) this.known.add(id);
+    return found;
   }
 
   /** A facility's name. */

@@ -3,7 +3,12 @@
  * (HL7 v2.5 Appendix C.4), bound to the facility by the registered sender (MSH-4, MSH-3).
  *
  * Per message: decode (MSH-18) and parse, check the header, find the sender, map (orders.ts),
- * call the orders services, and answer. Acknowledgment rules (HL7 v2.5 §2.9.2, original mode):
+ * call the orders services, and answer. Order messages that arrive at the same time, on any
+ * connection, are committed together (group commit, platform/group-commit.ts and
+ * OrderIntake.receiveMany): while one transaction commits, the messages arriving wait for
+ * the next, which takes all of them; each is answered once the transaction that carried it
+ * has committed, and each connection still gets its answers in order (it sends its next
+ * message only then). Acknowledgment rules (HL7 v2.5 §2.9.2, original mode):
  * - AA only after the orders service has committed the message (it resolves after its transaction);
  *   a message already applied (same MSH-10 from the same facility) is answered AA again, saying
  *   so in MSA-3, and nothing changes;
@@ -21,7 +26,8 @@ import { isLoopback, type EnkakuConfig } from '../../config.ts';
 import type { Actor } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
-import type { ClinicalIntake, OrderIntake, OrderOutcome, PatientUpdates } from '../../orders/index.ts';
+import type { ClinicalIntake, OrderInput, OrderIntake, OrderIntakeItem, OrderIntakeResult, OrderOutcome, PatientUpdates } from '../../orders/index.ts';
+import { GroupCommitQueue } from '../../platform/group-commit.ts';
 import { HL7_ERROR_CODES, buildAckBytes, type AckCode, type AckError } from './ack.ts';
 import { Hl7CharsetError, decodeHl7 } from './charset.ts';
 import { Hl7Message, Hl7ParseError, validateHeader, type Hl7MessageType } from './message.ts';
@@ -38,6 +44,33 @@ export interface Hl7ListenerDeps {
   /** Clinical context (PPR^ZD1, ADT^A60, OUL^R22, RDE^O11, RAS^O17); without it those are refused with 200. */
   clinical?: ClinicalIntake;
   log: Logger;
+  /** Most order messages committed in one transaction (default 64; 1 commits each alone). */
+  maxBatch?: number;
+}
+
+/** Applies the orders of one message, all or none; resolves once they are committed. */
+type OrderApplier = (actor: Actor, orders: OrderInput[]) => Promise<OrderOutcome[]>;
+
+/**
+ * How the listener applies order messages: through a group-commit queue when the orders
+ * service takes batches, else one order after another.
+ */
+function orderApplier(deps: Hl7ListenerDeps): OrderApplier {
+  const orders = deps.orders;
+  if (orders.receiveMany && (deps.maxBatch ?? 2) > 1) {
+    const queue = new GroupCommitQueue<OrderIntakeItem, OrderIntakeResult>((items) => orders.receiveMany!(items), { maxBatch: deps.maxBatch ?? 64, concurrency: orders.batchesInFlight ?? 1 });
+    return async (actor, list) => {
+      const r = await queue.submit({ actor, orders: list });
+      if (!r.ok) throw r.error;
+      return r.outcomes;
+    };
+  }
+  return async (actor, list) => {
+    const outcomes: OrderOutcome[] = [];
+    // One at a time, in message order: a change must not overtake its new order.
+    for (const order of list) outcomes.push(await orders.receive(actor, order));
+    return outcomes;
+  };
 }
 
 /** HL7 versions taken (MSH-12): 2.3 to 2.9; JAHIS messages are 2.5. */
@@ -104,9 +137,10 @@ interface Handled {
  * acknowledgment out. It never throws; every failure becomes an AR or AE.
  */
 export function createHl7Handler(deps: Hl7ListenerDeps): (bytes: Uint8Array, context: Pick<MllpMessageContext, 'remoteAddress'>) => Promise<Buffer> {
+  const applyOrders = orderApplier(deps);
   return async (bytes, context) => {
     const started = performance.now();
-    const handled = await handleMessage(deps, bytes, context);
+    const handled = await handleMessage(deps, applyOrders, bytes, context);
     deps.log.info({
       event: 'hl7.message',
       facilityId: handled.facilityId,
@@ -121,7 +155,7 @@ export function createHl7Handler(deps: Hl7ListenerDeps): (bytes: Uint8Array, con
   };
 }
 
-async function handleMessage(deps: Hl7ListenerDeps, bytes: Uint8Array, context: Pick<MllpMessageContext, 'remoteAddress'>): Promise<Handled> {
+async function handleMessage(deps: Hl7ListenerDeps, applyOrders: OrderApplier, bytes: Uint8Array, context: Pick<MllpMessageContext, 'remoteAddress'>): Promise<Handled> {
   let message: Hl7Message;
   try {
     message = parseBytes(bytes);
@@ -174,10 +208,7 @@ async function handleMessage(deps: Hl7ListenerDeps, bytes: Uint8Array, context: 
     let outcome: string;
     let warnings: AckError[] = [];
     if (kind.kind === 'order') {
-      const orders = mapOrderMessage(message, { facilityId });
-      const outcomes: OrderOutcome[] = [];
-      // One at a time, in message order: a change must not overtake its new order.
-      for (const order of orders) outcomes.push(await deps.orders.receive(actor, order));
+      const outcomes = await applyOrders(actor, mapOrderMessage(message, { facilityId }));
       outcome = outcomes.map((o) => o.kind).join(',');
       text = outcomes.every((o) => o.kind === 'duplicate')
         ? 'duplicate: this message was already applied; nothing changed'

@@ -281,21 +281,36 @@ export async function importSsmix2(deps: Ssmix2ImportDeps, root: string, options
       lastSave = Date.now();
     }
   };
+  /** Applies the ADT-00 files' demographics (in one transaction when the service takes several); returns the files that failed. */
+  const updatePatients = async (files: Pending[]): Promise<Set<Pending>> => {
+    const failed = new Set<Pending>();
+    const fail = (p: Pending, err: unknown): void => {
+      failed.add(p);
+      error({ file: p.rel, message: `patient not updated: ${(err as Error).message}` });
+    };
+    if (files.length > 1 && deps.patients.updateMany) {
+      try {
+        const results = await deps.patients.updateMany(options.actor, options.facilityId, files.map((p) => p.demographics!));
+        results.forEach((r, i) => (r.ok ? summary.patientsUpdated++ : fail(files[i]!, r.error)));
+      } catch (err) {
+        for (const p of files) fail(p, err);
+      }
+      return failed;
+    }
+    for (const p of files) {
+      try {
+        await deps.patients.update(options.actor, options.facilityId, p.demographics!);
+        summary.patientsUpdated++;
+      } catch (err) {
+        fail(p, err);
+      }
+    }
+    return failed;
+  };
   const recordBatch = async (files: Pending[]): Promise<void> => {
     // Demographics first (ADT-00 sorts first among a patient's folders), then the items.
-    const batch: Pending[] = [];
-    for (const p of files) {
-      if (p.demographics) {
-        try {
-          await deps.patients.update(options.actor, options.facilityId, p.demographics);
-          summary.patientsUpdated++;
-        } catch (err) {
-          error({ file: p.rel, message: `patient not updated: ${(err as Error).message}` });
-          continue;
-        }
-      }
-      batch.push(p);
-    }
+    const failed = await updatePatients(files.filter((p) => p.demographics));
+    const batch = files.filter((p) => !failed.has(p));
     const all = batch.flatMap((p) => p.items);
     const count = (r: { added: number; unchanged: number; updated?: number }): void => {
       summary.items.added += r.added;

@@ -70,6 +70,26 @@ describe('intake and summary', { concurrency: false }, () => {
     await assert.rejects(rt.clinical.record({ kind: 'token', facilityId: facilityB, tokenId: 't', scopes: ['orders:write'], address: '' }, items), { code: 'forbidden' });
   });
 
+  test('one call with many patients and a key twice: counted and stored as one item after another; patients created once', async () => {
+    const observedAt = days(2);
+    const items = [
+      item(facilityA, 'CB-1', { kind: 'lab', code: '3C015000002327101', text: 'クレアチニン', value: 0.9, unit: 'mg/dL', observedAt, sourceKey: 'CB/1' }),
+      item(facilityA, 'CB-2', { kind: 'diagnosis', code: 'I10', text: '高血圧症', status: 'active', observedAt, sourceKey: 'CB/2' }),
+      item(facilityA, 'CB-1', { kind: 'lab', code: '3C015000002327101', text: 'クレアチニン', value: 1.4, unit: 'mg/dL', observedAt, sourceKey: 'CB/1' }),
+      item(facilityA, 'CB-1', { kind: 'allergy', text: 'ヨード造影剤', category: 'contrast-iodine', observedAt, sourceKey: 'CB/3' }),
+      item(facilityA, 'CB-2', { kind: 'diagnosis', code: 'I10', text: '高血圧症', status: 'active', observedAt, sourceKey: 'CB/2' }),
+    ];
+    assert.deepEqual(await rt.clinical.record(OPERATOR, items), { added: 3, unchanged: 1, updated: 1 });
+    const rows = await rt.db.kysely.selectFrom('clinical_items').select(['source_key', 'value']).where('facility_id', '=', facilityA).where('source_key', 'like', 'CB/%').orderBy('source_key').execute();
+    assert.deepEqual(rows.map((r) => [r.source_key, r.value]), [['CB/1', '1.4'], ['CB/2', null], ['CB/3', null]], 'the later content of a key wins');
+    const patients = await rt.db.kysely.selectFrom('patients').select('patient_id').where('facility_id', '=', facilityA).where('patient_id', 'in', ['CB-1', 'CB-2']).execute();
+    assert.equal(patients.length, 2);
+    const audit = (await auditOf(rt, 'clinical.record')).slice(-2);
+    assert.deepEqual(audit.map((a) => [a.details.added, a.details.updated, a.details.patientCreated]), [[2, 1, true], [1, 0, true]], 'one entry per patient, in the order first met');
+    assert.equal((await rt.audit.verify()).ok, true);
+    assert.deepEqual(await rt.clinical.record(OPERATOR, items.slice(2)), { added: 0, unchanged: 3, updated: 0 });
+  });
+
   test('summary: active items, lab trends newest first, eGFR calculated from creatinine when missing, current medication', async () => {
     const pid = 'C-2';
     await rt.clinical.record(OPERATOR, [

@@ -7,16 +7,16 @@
  * (W3, S1).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditService } from '../../audit/index.ts';
 import type { ClinicalSummaryView } from '../../../shared/api.ts';
 import type { Actor } from '../../platform/context.ts';
-import type { Database } from '../../platform/db/schema.ts';
+import type { ClinicalItem, Database, Patient } from '../../platform/db/schema.ts';
 import { AppError } from '../../platform/errors.ts';
 import { assertMaySendFor, assertReadable } from '../access.ts';
-import { isUniqueViolation } from '../db-errors.ts';
+import { ConcurrentInsert, isLostRace } from '../db-errors.ts';
 import type { ClinicalIntake, ClinicalItemInput, PatientInput } from '../model.ts';
-import { MpiRepository } from '../mpi/repository.ts';
+import { MpiRepository, demographicUpdate, newPatientRow, patientKey } from '../mpi/repository.ts';
 import type { PatientService } from '../mpi/service.ts';
 import { validatePatient } from '../mpi/validate.ts';
 import { readTime } from '../time.ts';
@@ -85,6 +85,21 @@ function clean(i: ClinicalItemInput, at: string): CleanItem {
   };
 }
 
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function groupBy<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of list) {
+    const k = key(t);
+    const l = out.get(k);
+    if (l) l.push(t);
+    else out.set(k, [t]);
+  }
+  return out;
+}
+
 function contentHash(patientRef: string, c: CleanItem): string {
   return createHash('sha256')
     .update(JSON.stringify([patientRef, c.kind, c.code, c.codeSystem, c.text, c.value, c.unit, c.category, c.observedAt, c.status]))
@@ -107,7 +122,10 @@ export class ClinicalService implements ClinicalIntake {
   /**
    * Records clinical items in one transaction, with one audit entry per patient touched.
    * Patients unknown so far are created from the items' demographics (which fill empty
-   * fields of known ones, never overwrite them).
+   * fields of known ones, never overwrite them); a patient's first item brings them.
+   * Reads and writes are batched: the patients and the stored items of the call are read
+   * with one query per facility (and per 500 keys), new items are inserted several per
+   * statement, and the audit entries are written together (AuditService.withBatch).
    * @throws AppError forbidden (the actor may not send for an item's facility: operators,
    *         the facility's devices and `orders:write` tokens may), bad_request naming the item and field
    */
@@ -123,38 +141,75 @@ export class ClinicalService implements ClinicalIntake {
       try {
         return await this.db.transaction().execute((trx) => this.write(trx, actor, cleaned));
       } catch (err) {
-        // A concurrent import of the same item won the race: run again and find it.
-        if (attempt < 2 && isUniqueViolation(err)) continue;
+        // A concurrent import of the same item (or image intake creating the patient) won
+        // the race: run again and find it.
+        if (attempt < 2 && isLostRace(err)) continue;
         throw err;
       }
     }
   }
 
-  private async write(trx: Kysely<Database>, actor: Actor, items: CleanItem[]): Promise<{ added: number; unchanged: number; updated: number }> {
+  private async write(trx: Transaction<Database>, actor: Actor, items: CleanItem[]): Promise<{ added: number; unchanged: number; updated: number }> {
     const mpi = new MpiRepository(trx);
     const repo = new ClinicalRepository(trx);
     const now = new Date().toISOString();
+
+    // Patients: found or created once per call, from their first item (as ensure 'fill').
+    const first = new Map<string, CleanItem>();
+    for (const c of items) {
+      const key = patientKey(c.facilityId, c.patient.patientId, c.patient.issuer);
+      if (!first.has(key)) first.set(key, c);
+    }
+    const known = new Map<string, Patient>();
+    for (const [facilityId, list] of groupBy([...first.values()], (c) => c.facilityId)) {
+      for (const [k, row] of await mpi.findMany(facilityId, list.map((c) => c.patient.patientId))) known.set(k, row);
+    }
     const refs = new Map<string, { id: string; created: boolean }>();
+    const created: Patient[] = [];
+    for (const [key, c] of first) {
+      const found = known.get(key);
+      if (!found) {
+        const row = newPatientRow(c.facilityId, c.patient, now);
+        created.push(row);
+        refs.set(key, { id: row.id, created: true });
+        continue;
+      }
+      const { changed, row } = demographicUpdate(found, c.patient, 'fill', now);
+      if (changed.length) await mpi.updateDemographics(row, changed);
+      refs.set(key, { id: found.id, created: false });
+    }
+    // Rows in key order, here and below: concurrent calls wait for each other rather than deadlock.
+    created.sort((a, b) => compare(patientKey(a.facility_id, a.patient_id, a.issuer), patientKey(b.facility_id, b.patient_id, b.issuer)));
+    if (created.length && (await mpi.insertMany(created)).size !== created.length) throw new ConcurrentInsert('a patient');
+
+    // Items: what each source key holds now, stored or recorded earlier in this call.
+    const stored = new Map<string, { id: string; sha: string; row?: ClinicalItem }>();
+    for (const [group, list] of groupBy(items, (c) => `${c.facilityId}\u0000${c.source}`)) {
+      const [facilityId, source] = group.split('\u0000') as [string, string];
+      for (const [k, v] of await repo.byKeys(facilityId, source, list.map((c) => c.sourceKey))) stored.set(`${group}\u0000${k}`, { id: v.id, sha: v.content_sha256 });
+    }
+    const inserts: ClinicalItem[] = [];
+    const updates = new Map<string, Omit<ClinicalItem, 'id' | 'facility_id' | 'source' | 'source_key' | 'recorded_at'>>();
     const perPatient = new Map<string, { facilityId: string; added: number; updated: number; created: boolean }>();
     const total = { added: 0, unchanged: 0, updated: 0 };
     for (const c of items) {
-      const key = `${c.facilityId}\u0000${c.patient.patientId}\u0000${c.patient.issuer}`;
-      let ref = refs.get(key);
-      if (!ref) {
-        const r = await mpi.ensure(c.facilityId, c.patient, 'fill', now);
-        ref = { id: r.id, created: r.created };
-        refs.set(key, ref);
-      }
+      const ref = refs.get(patientKey(c.facilityId, c.patient.patientId, c.patient.issuer))!;
       const sha = contentHash(ref.id, c);
-      const existing = await repo.byKey(c.facilityId, c.source, c.sourceKey);
+      const key = `${c.facilityId}\u0000${c.source}\u0000${c.sourceKey}`;
+      const existing = stored.get(key);
       const counts = perPatient.get(ref.id) ?? { facilityId: c.facilityId, added: 0, updated: 0, created: ref.created };
       const content = { patient_ref: ref.id, kind: c.kind, code: c.code, code_system: c.codeSystem, text: c.text, value: c.value, unit: c.unit, category: c.category, observed_at: c.observedAt, status: c.status, content_sha256: sha, updated_at: now };
       if (!existing) {
-        await repo.insert({ id: randomUUID(), facility_id: c.facilityId, source: c.source, source_key: c.sourceKey, recorded_at: now, ...content });
+        const row: ClinicalItem = { id: randomUUID(), facility_id: c.facilityId, source: c.source, source_key: c.sourceKey, recorded_at: now, ...content };
+        inserts.push(row);
+        stored.set(key, { id: row.id, sha, row });
         total.added++;
         counts.added++;
-      } else if (existing.content_sha256 !== sha) {
-        await repo.update(existing.id, content);
+      } else if (existing.sha !== sha) {
+        // The same key twice in one call: the later content replaces the earlier one.
+        if (existing.row) Object.assign(existing.row, content);
+        else updates.set(existing.id, content);
+        existing.sha = sha;
         total.updated++;
         counts.updated++;
       } else {
@@ -162,15 +217,21 @@ export class ClinicalService implements ClinicalIntake {
       }
       perPatient.set(ref.id, counts);
     }
-    for (const [patientRef, n] of perPatient) {
-      if (n.added === 0 && n.updated === 0 && !n.created) continue;
-      await this.audit.append(trx, {
-        actor,
-        action: 'clinical.record',
-        object: { type: 'patient', id: patientRef },
-        facilityId: n.facilityId,
-        patientRef,
-        details: { added: n.added, updated: n.updated, patientCreated: n.created, source: items[0]!.source },
+    await repo.insertMany(inserts.sort((a, b) => compare(`${a.facility_id}\u0000${a.source}\u0000${a.source_key}`, `${b.facility_id}\u0000${b.source}\u0000${b.source_key}`)));
+    for (const [id, content] of updates) await repo.update(id, content);
+    const entries = [...perPatient].filter(([, n]) => n.added > 0 || n.updated > 0 || n.created);
+    if (entries.length) {
+      await this.audit.withBatch(trx, async (batch) => {
+        for (const [patientRef, n] of entries) {
+          batch.add({
+            actor,
+            action: 'clinical.record',
+            object: { type: 'patient', id: patientRef },
+            facilityId: n.facilityId,
+            patientRef,
+            details: { added: n.added, updated: n.updated, patientCreated: n.created, source: items[0]!.source },
+          });
+        }
       });
     }
     return total;

@@ -5,6 +5,8 @@
  * Intake (`receive`) commits the order, its history entry and its audit entry in one
  * transaction before it resolves, so an interface acknowledges only what is durable. It is
  * idempotent on (facility, source, message id), and keyed by (facility, placer order number).
+ * `receiveMany` does the same for several messages in one transaction (group commit,
+ * intake.ts, where the rules below are applied), each message with its own outcome.
  * Messages of one order may arrive out of order; the rules:
  * - a change for an order never seen creates it (the facility's latest truth), marked
  *   `created-from-change`;
@@ -34,7 +36,7 @@ import type {
   ProtocolView,
 } from '../../../shared/api.ts';
 import { describeActor, hasRole, type Actor } from '../../platform/context.ts';
-import type { Database, Order, OrderEvent } from '../../platform/db/schema.ts';
+import type { Database, Order } from '../../platform/db/schema.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/log.ts';
 import { actorName, assertMaySendFor, assertReadable, assertReadsSomething, mayUseOrderForm, mayWriteProtocol, readScope } from '../access.ts';
@@ -42,13 +44,13 @@ import type { EgfrThresholds } from '../clinical/checks.ts';
 import { protocolWarnings } from '../clinical/checks.ts';
 import type { ClinicalService } from '../clinical/service.ts';
 import type { ContractService } from '../contracts/service.ts';
-import { isUniqueViolation } from '../db-errors.ts';
+import { isLostRace } from '../db-errors.ts';
 import { JJ1017_LAYOUT } from '../jj1017.ts';
-import type { OrderInput, OrderIntake, OrderNote, OrderOutcome, PatientInput } from '../model.ts';
-import { MpiRepository } from '../mpi/repository.ts';
+import type { OrderInput, OrderIntake, OrderIntakeItem, OrderIntakeResult, OrderOutcome, PatientInput } from '../model.ts';
 import type { PatientService } from '../mpi/service.ts';
 import type { ReconciliationService } from '../reconcile/service.ts';
 import { isCalendarDate, tokyoDayStart, tokyoDicomDate } from '../time.ts';
+import { applyBatch, type BatchDeps, type CheckedMessage, type MessageResult } from './intake.ts';
 import { OrderRepository, type OrderFilter } from './repository.ts';
 import { tryJj1017, validateOrder, type CleanOrder } from './validate.ts';
 import { orderSummary, shownStatus } from './views.ts';
@@ -67,43 +69,20 @@ export interface OrderServiceDeps {
   thresholds: EgfrThresholds;
 }
 
-/** A change of a cancelled order: refused after the transaction is rolled back. */
-class RefusedChange extends Error {
-  constructor(readonly order: Order) {
-    super('change of a cancelled order');
-  }
-}
-
-/** Outcome of a message as stored in the history. */
-type EventOutcome = OrderEventView['outcome'];
-
-/** Order columns a message sets, with the names the history lists when they change. */
-const DATA_FIELDS: ReadonlyArray<[keyof Order, string]> = [
-  ['patient_ref', 'patient'],
-  ['filler_order_number', 'fillerOrderNumber'],
-  ['accession_number', 'accessionNumber'],
-  ['priority', 'priority'],
-  ['jj1017', 'jj1017'],
-  ['modality', 'modality'],
-  ['body_part', 'bodyPart'],
-  ['procedure_text', 'procedureText'],
-  ['reason', 'reason'],
-  ['clinical_notes', 'clinicalNotes'],
-  ['contrast', 'contrast'],
-  ['requester_name', 'requester.name'],
-  ['requester_department', 'requester.department'],
-  ['requested_at', 'requestedAt'],
-  ['scheduled_at', 'scheduledAt'],
-];
-
 const STATUSES = ['scheduled', 'in-progress', 'completed', 'cancelled'];
 const PRIORITIES = ['stat', 'urgent', 'routine'];
 /** Most related orders shown with an order. */
 const RELATED_ORDERS = 20;
-/** Transient database failures worth running the transaction again for (unique race, PostgreSQL deadlock / serialisation). */
+/** Most attempts of one batch's transaction before its messages are taken one by one. */
+const ATTEMPTS = 4;
+/**
+ * Transient database failures worth running the transaction again for: a concurrent
+ * message for the same order or with the same id, or a patient created by image intake,
+ * won the race (unique violation); PostgreSQL deadlock / serialisation failure.
+ */
 function retryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return isUniqueViolation(err) || code === '40P01' || code === '40001';
+  return isLostRace(err) || code === '40P01' || code === '40001';
 }
 
 function text(v: unknown, name: string, max: number): string {
@@ -137,9 +116,15 @@ export function jj1017View(code: string): Jj1017View | null {
 /** Exam orders: intake, views, form, protocol and consultation. */
 export class OrderService implements OrderIntake {
   private readonly repo: OrderRepository;
+  /**
+   * PostgreSQL: while one batch holds the audit head to commit, the next reads and writes
+   * its rows. SQLite: one writer, one batch at a time.
+   */
+  readonly batchesInFlight: number;
 
   constructor(private readonly deps: OrderServiceDeps) {
     this.repo = new OrderRepository(deps.db);
+    this.batchesInFlight = deps.dialect === 'postgres' ? 3 : 1;
   }
 
   /**
@@ -150,175 +135,71 @@ export class OrderService implements OrderIntake {
    *         naming the field, conflict (change of a cancelled order)
    */
   async receive(actor: Actor, input: OrderInput): Promise<OrderOutcome> {
+    const [r] = await this.receiveMany([{ actor, orders: [input] }]);
+    if (!r!.ok) throw r!.error;
+    return r!.outcomes[0]!;
+  }
+
+  /**
+   * Takes in several messages in one transaction (group commit, see intake.ts) and resolves
+   * after the commit with one result per message, in the order given. A message's orders
+   * apply in order, all or none; a message that fails has the error {@link receive} would
+   * have thrown and changes nothing, whatever the others do. Messages are checked (actor,
+   * fields, facility) before the transaction. When the transaction fails as a whole after
+   * its retries (a database error), each message is taken in a transaction of its own, so
+   * that a message that cannot be written fails alone.
+   */
+  async receiveMany(items: readonly OrderIntakeItem[]): Promise<OrderIntakeResult[]> {
+    const results: Array<OrderIntakeResult | undefined> = new Array(items.length);
+    const checked: Array<{ index: number; message: CheckedMessage }> = [];
+    for (const [index, item] of items.entries()) {
+      try {
+        const orders: CleanOrder[] = [];
+        for (const input of item.orders) orders.push(await this.check(item.actor, input));
+        checked.push({ index, message: { actor: item.actor, orders } });
+      } catch (error) {
+        results[index] = { ok: false, error };
+      }
+    }
+    if (checked.length) {
+      const applied = await this.applyChecked(checked.map((c) => c.message));
+      checked.forEach((c, i) => (results[c.index] = applied[i]));
+    }
+    return results as OrderIntakeResult[];
+  }
+
+  /** Checks one order of a message: who sends it, its fields, its facility. */
+  private async check(actor: Actor, input: OrderInput): Promise<CleanOrder> {
     const claimed = typeof input?.facilityId === 'string' ? input.facilityId.trim() : '';
     if (claimed) assertMaySendFor(actor, claimed);
     const o = validateOrder(input, input?.source === 'form');
     assertMaySendFor(actor, o.facilityId);
     if (actor.kind === 'user' && o.source !== 'form') throw new AppError('forbidden', 'users send orders through the web form only');
     if (!(await this.deps.facilityExists(o.facilityId))) throw new AppError('bad_request', 'facilityId: no such facility');
-    for (let attempt = 0; ; attempt++) {
+    return o;
+  }
+
+  /** Runs checked messages as one transaction, again after a lost race, else one by one. */
+  private async applyChecked(messages: readonly CheckedMessage[]): Promise<MessageResult[]> {
+    const batchDeps: BatchDeps = {
+      dialect: this.deps.dialect,
+      anyQueued: (trx, facilityId) => this.deps.reconciliation.anyQueued(trx, facilityId),
+      matchOrder: (trx, order) => this.deps.reconciliation.matchOrder(trx, order),
+    };
+    for (let attempt = 1; ; attempt++) {
       try {
-        return await this.deps.db.transaction().execute((trx) => this.apply(trx, actor, o));
+        return await this.deps.db.transaction().execute((trx) => applyBatch(trx, batchDeps, this.deps.audit, messages));
       } catch (err) {
-        if (err instanceof RefusedChange) {
-          await this.recordRefusal(actor, o, err.order);
-          throw new AppError('conflict', `order ${o.placerOrderNumber} is cancelled; a change cannot apply to it`);
-        }
         // A concurrent message for the same order or with the same id won the race: run
         // again and see what it did.
-        if (attempt < 3 && retryable(err)) continue;
-        throw err;
+        if (attempt < ATTEMPTS && retryable(err)) continue;
+        if (messages.length === 1) return [{ ok: false, error: err }];
+        if (!retryable(err)) this.deps.log.warn({ event: 'orders.batch-split', messages: messages.length, error: (err as Error)?.name ?? 'unknown' }, 'order batch failed; taking its messages one by one');
+        const one: MessageResult[] = [];
+        for (const m of messages) one.push(...(await this.applyChecked([m])));
+        return one;
       }
     }
-  }
-
-  private async apply(trx: Kysely<Database>, actor: Actor, o: CleanOrder): Promise<OrderOutcome> {
-    const repo = new OrderRepository(trx);
-    const dup = await repo.eventByMessage(o.facilityId, o.source, o.messageId);
-    if (dup) return { kind: 'duplicate', orderId: dup.order_id };
-    const now = new Date().toISOString();
-    const patient = await new MpiRepository(trx).ensure(o.facilityId, o.patient, 'fill', now);
-    const existing = await repo.byPlacer(o.facilityId, o.placerOrderNumber, this.deps.dialect === 'postgres');
-    const data = {
-      patient_ref: patient.id,
-      filler_order_number: o.fillerOrderNumber,
-      accession_number: o.accessionNumber,
-      priority: o.priority,
-      jj1017: o.jj1017,
-      modality: o.modality,
-      body_part: o.bodyPart,
-      procedure_text: o.procedureText,
-      reason: o.reason,
-      clinical_notes: o.clinicalNotes,
-      contrast: o.contrast ? 1 : 0,
-      requester_name: o.requesterName,
-      requester_department: o.requesterDepartment,
-      requested_at: o.requestedAt,
-      scheduled_at: o.scheduledAt,
-    };
-
-    let order: Order;
-    let outcome: EventOutcome;
-    let note: OrderNote | undefined;
-    let changed: string[] = [];
-    if (!existing) {
-      order = {
-        id: randomUUID(),
-        facility_id: o.facilityId,
-        placer_order_number: o.placerOrderNumber,
-        ...data,
-        status: o.control === 'cancel' ? 'cancelled' : 'scheduled',
-        source: o.source,
-        created_from: o.control,
-        version: 1,
-        message_time: o.messageTime,
-        created_at: now,
-        updated_at: now,
-      };
-      await repo.insert(order);
-      outcome = o.control === 'new' ? 'created' : o.control === 'change' ? 'created-from-change' : 'cancel-placeholder';
-      if (o.control !== 'new') note = outcome as OrderNote;
-    } else {
-      order = existing;
-      const older = Boolean(o.messageTime && existing.message_time && o.messageTime < existing.message_time);
-      const newer = Boolean(o.messageTime && existing.message_time && o.messageTime > existing.message_time);
-      const applied = (fields: Partial<Order>): Partial<Order> => ({
-        ...fields,
-        source: o.source,
-        version: existing.version + 1,
-        message_time: o.messageTime && (!existing.message_time || o.messageTime > existing.message_time) ? o.messageTime : existing.message_time,
-        updated_at: now,
-      });
-      if (existing.status === 'cancelled') {
-        if (o.control === 'change' && !older) throw new RefusedChange(existing);
-        outcome = o.control === 'change' ? 'stale' : 'already-cancelled';
-        note = outcome;
-      } else if (o.control === 'cancel') {
-        // A cancel is final, even when older than the last change: an exam the facility
-        // cancelled is not read.
-        const fields = applied({ status: 'cancelled' });
-        await repo.update(existing.id, fields);
-        order = { ...existing, ...fields };
-        outcome = 'cancelled';
-        changed = ['status'];
-      } else if (o.control === 'new' ? !newer : older) {
-        outcome = 'stale';
-        note = 'stale';
-      } else {
-        // Empty accession or filler numbers in a change do not erase the ones known.
-        const next = { ...data, accession_number: data.accession_number || existing.accession_number, filler_order_number: data.filler_order_number || existing.filler_order_number };
-        changed = DATA_FIELDS.filter(([col]) => next[col as keyof typeof next] !== existing[col]).map(([, name]) => name);
-        const fields = applied(next);
-        await repo.update(existing.id, fields);
-        order = { ...existing, ...fields };
-        outcome = 'updated';
-      }
-    }
-
-    const event: OrderEvent = {
-      id: randomUUID(),
-      order_id: order.id,
-      facility_id: o.facilityId,
-      source: o.source,
-      message_id: o.messageId,
-      control: o.control,
-      message_time: o.messageTime,
-      outcome,
-      version: order.version,
-      changed: JSON.stringify(changed),
-      snapshot: JSON.stringify(o),
-      actor: describeActor(actor),
-      received_at: now,
-    };
-    await repo.insertEvent(event);
-    const action = outcome === 'created' || outcome === 'created-from-change' ? 'order.create'
-      : outcome === 'updated' ? 'order.update'
-      : outcome === 'cancelled' || outcome === 'cancel-placeholder' ? 'order.cancel'
-      : 'order.message-ignored';
-    // The audit entry takes the audit head lock; matching runs after it (see reconcile/service.ts).
-    await this.deps.audit.append(trx, {
-      actor,
-      action,
-      object: { type: 'order', id: order.id },
-      facilityId: o.facilityId,
-      patientRef: order.patient_ref,
-      details: { control: o.control, source: o.source, messageId: o.messageId, outcome, version: order.version, changed, ...(patient.created ? { patientCreated: true } : {}) },
-    });
-    if (order.status !== 'cancelled') await this.deps.reconciliation.matchOrder(trx, order);
-
-    const kind: OrderOutcome['kind'] = order.status === 'cancelled' ? 'cancelled' : outcome === 'created' || outcome === 'created-from-change' ? 'created' : 'updated';
-    return note ? { kind, orderId: order.id, note } : { kind, orderId: order.id };
-  }
-
-  /** Records a refused change of a cancelled order in its history and the audit trail. */
-  private async recordRefusal(actor: Actor, o: CleanOrder, order: Order): Promise<void> {
-    await this.deps.db.transaction().execute(async (trx) => {
-      const now = new Date().toISOString();
-      await new OrderRepository(trx).insertEvent({
-        id: randomUUID(),
-        order_id: order.id,
-        facility_id: o.facilityId,
-        source: o.source,
-        message_id: o.messageId,
-        control: o.control,
-        message_time: o.messageTime,
-        outcome: 'refused-conflict',
-        version: order.version,
-        changed: '[]',
-        snapshot: JSON.stringify(o),
-        actor: describeActor(actor),
-        received_at: now,
-      });
-      await this.deps.audit.append(trx, {
-        actor,
-        action: 'order.update',
-        object: { type: 'order', id: order.id },
-        facilityId: o.facilityId,
-        patientRef: order.patient_ref,
-        outcome: 'failure',
-        details: { control: o.control, source: o.source, messageId: o.messageId, reason: 'change of a cancelled order' },
-      });
-    });
   }
 
   /**

@@ -60,6 +60,29 @@ test('demographics upsert: created, then updated field by field, name_search fol
   await rt.patients.update({ kind: 'token', facilityId: facilityA, tokenId: 't', scopes: ['orders:write'], address: '' }, facilityA, patient('U-3'));
 });
 
+test('several updates in one transaction: applied in order, each audited; a bad one fails alone', async () => {
+  const results = await rt.patients.updateMany(OPERATOR, facilityA, [
+    patient('UM-1', { sex: '' }),
+    patient('UM-2'),
+    patient('', { sex: 'M' }),
+    patient('UM-1', { sex: 'F', birthDate: '1980-02-03' }),
+    patient('UM-3', { birthDate: '1990-13-40' }),
+  ]);
+  assert.deepEqual(results.map((r) => r.ok), [true, true, false, true, false]);
+  const [a, b, , a2] = results as Array<{ ok: true; patientRef: string }>;
+  assert.equal(a!.patientRef, a2!.patientRef, 'the same patient twice is one record');
+  assert.notEqual(a!.patientRef, b!.patientRef);
+  assert.match(String((results[2] as { error: Error }).error.message), /patientId is required/);
+  assert.match(String((results[4] as { error: Error }).error.message), /birthDate must be a date/);
+  const row = await rt.db.kysely.selectFrom('patients').selectAll().where('id', '=', a!.patientRef).executeTakeFirstOrThrow();
+  assert.deepEqual([row.sex, row.birth_date], ['F', '19800203'], 'the later update wins, field by field');
+  const audit = [...(await auditOf(rt, 'patient.create')), ...(await auditOf(rt, 'patient.update'))].filter((e) => e.objectId === a!.patientRef);
+  assert.deepEqual(audit.map((e) => [e.action, e.details.changed]), [['patient.create', []], ['patient.update', ['sex', 'birth_date']]]);
+  assert.equal((await rt.db.kysely.selectFrom('patients').select('id').where('patient_id', '=', 'UM-3').execute()).length, 0);
+  await assert.rejects(rt.patients.updateMany(user('technologist', facilityB), facilityA, [patient('UM-4')]), { code: 'forbidden' });
+  assert.equal((await rt.audit.verify()).ok, true);
+});
+
 test('links: explicit, audited for both records, reversible, with history; linkedPatients follows the sharing rules', async () => {
   const a = (await rt.patients.update(OPERATOR, facilityA, patient('L-A'))).patientRef;
   const b = (await rt.patients.update(OPERATOR, facilityB, patient('L-B'))).patientRef;

@@ -15,6 +15,45 @@ export type PatientRow = Patient & { facility_name: string };
 /** Demographic columns that an update may change. */
 const DEMOGRAPHICS = ['name_alphabetic', 'name_ideographic', 'name_phonetic', 'sex', 'birth_date'] as const;
 
+/** The demographic columns of a patient row. */
+type Demographics = Record<(typeof DEMOGRAPHICS)[number], string>;
+
+function demographicsOf(p: PatientInput): Demographics {
+  return { name_alphabetic: p.name.alphabetic, name_ideographic: p.name.ideographic, name_phonetic: p.name.phonetic, sex: p.sex, birth_date: p.birthDate };
+}
+
+/** The row of a patient not known so far. */
+export function newPatientRow(facilityId: string, p: PatientInput, now: string): Patient {
+  return { id: randomUUID(), facility_id: facilityId, patient_id: p.patientId, issuer: p.issuer, ...demographicsOf(p), name_search: nameSearchText(p.name), created_at: now, updated_at: now };
+}
+
+/**
+ * What an input changes on a stored patient: `overwrite` replaces each demographic the input
+ * carries (ADT, the facility's truth); `fill` only fills what is empty (orders, clinical
+ * items, which must not undo a later ADT correction). Empty input fields never erase stored
+ * ones. Returns the changed column names and the updated row (the same row when nothing changed).
+ */
+export function demographicUpdate(found: Patient, p: PatientInput, mode: 'overwrite' | 'fill', now: string): { changed: string[]; row: Patient } {
+  const incoming = demographicsOf(p);
+  const next: Partial<Demographics> = {};
+  for (const col of DEMOGRAPHICS) {
+    const value = incoming[col];
+    if (!value || value === found[col]) continue;
+    if (mode === 'fill' && found[col]) continue;
+    next[col] = value;
+  }
+  const changed = Object.keys(next);
+  if (changed.length === 0) return { changed, row: found };
+  const merged = { ...found, ...next };
+  const row = { ...merged, name_search: nameSearchText({ alphabetic: merged.name_alphabetic, ideographic: merged.name_ideographic, phonetic: merged.name_phonetic }), updated_at: now };
+  return { changed, row };
+}
+
+/** Key of a patient within the index: facility, Patient ID, issuer. */
+export function patientKey(facilityId: string, patientId: string, issuer: string): string {
+  return `${facilityId}\u0000${patientId}\u0000${issuer}`;
+}
+
 /** Patients, links and opt-outs. */
 export class MpiRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -51,41 +90,61 @@ export class MpiRepository {
    */
   async ensure(facilityId: string, p: PatientInput, mode: 'overwrite' | 'fill', now: string): Promise<{ id: string; created: boolean; changed: string[] }> {
     const found = await this.find(facilityId, p.patientId, p.issuer);
-    const incoming: Record<(typeof DEMOGRAPHICS)[number], string> = {
-      name_alphabetic: p.name.alphabetic,
-      name_ideographic: p.name.ideographic,
-      name_phonetic: p.name.phonetic,
-      sex: p.sex,
-      birth_date: p.birthDate,
-    };
     if (!found) {
-      const id = randomUUID();
+      const row = newPatientRow(facilityId, p, now);
       const inserted = await this.db
         .insertInto('patients')
-        .values({ id, facility_id: facilityId, patient_id: p.patientId, issuer: p.issuer, ...incoming, name_search: nameSearchText(p.name), created_at: now, updated_at: now })
+        .values(row)
         .onConflict((oc) => oc.columns(['facility_id', 'patient_id', 'issuer']).doNothing())
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { id, created: true, changed: [] };
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { id: row.id, created: true, changed: [] };
       // Created meanwhile by another transaction (image intake): update it like any other.
       return this.ensure(facilityId, p, mode, now);
     }
-    const next: Partial<Record<(typeof DEMOGRAPHICS)[number], string>> = {};
-    for (const col of DEMOGRAPHICS) {
-      const value = incoming[col];
-      if (!value || value === found[col]) continue;
-      if (mode === 'fill' && found[col]) continue;
-      next[col] = value;
-    }
-    const changed = Object.keys(next);
-    if (changed.length) {
-      const merged = { ...found, ...next };
-      await this.db
-        .updateTable('patients')
-        .set({ ...next, name_search: nameSearchText({ alphabetic: merged.name_alphabetic, ideographic: merged.name_ideographic, phonetic: merged.name_phonetic }), updated_at: now })
-        .where('id', '=', found.id)
-        .execute();
-    }
+    const { changed, row } = demographicUpdate(found, p, mode, now);
+    if (changed.length) await this.updateDemographics(row, changed);
     return { id: found.id, created: false, changed };
+  }
+
+  /** The patients of a facility with these Patient IDs (any issuer), keyed by {@link patientKey}. */
+  async findMany(facilityId: string, patientIds: readonly string[]): Promise<Map<string, Patient>> {
+    const out = new Map<string, Patient>();
+    const ids = [...new Set(patientIds)];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom('patients').selectAll().where('facility_id', '=', facilityId).where('patient_id', 'in', ids.slice(i, i + 500)).execute();
+      for (const r of rows) out.set(patientKey(r.facility_id, r.patient_id, r.issuer), r);
+    }
+    return out;
+  }
+
+  /**
+   * Inserts new patients, several per statement. A row that another transaction inserted
+   * meanwhile (image intake) is skipped; returns the ids actually inserted.
+   */
+  async insertMany(rows: readonly Patient[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    // 13 columns: 200 rows stay far below both databases' limits on bound parameters.
+    for (let i = 0; i < rows.length; i += 200) {
+      const r = await this.db
+        .insertInto('patients')
+        .values(rows.slice(i, i + 200))
+        .onConflict((oc) => oc.columns(['facility_id', 'patient_id', 'issuer']).doNothing())
+        .returning('id')
+        .execute();
+      for (const x of r) inserted.add(x.id);
+    }
+    return inserted;
+  }
+
+  /**
+   * Writes the changed demographic columns of a patient row from {@link demographicUpdate},
+   * with its name search text and update time. Only those columns: a change another
+   * transaction made to the others meanwhile stays.
+   */
+  async updateDemographics(row: Patient, changed: readonly string[]): Promise<void> {
+    const set: Partial<Patient> = { name_search: row.name_search, updated_at: row.updated_at };
+    for (const col of DEMOGRAPHICS) if (changed.includes(col)) set[col] = row[col];
+    await this.db.updateTable('patients').set(set).where('id', '=', row.id).execute();
   }
 
   /** Every link of a patient, active or ended, oldest first. */

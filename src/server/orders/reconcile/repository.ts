@@ -78,10 +78,15 @@ export class ReconcileRepository {
     return Boolean(await this.db.selectFrom('unmatched_studies').select('study_id').where('facility_id', '=', facilityId).limit(1).executeTakeFirst());
   }
 
-  /** Queued studies of a facility with this accession number. */
+  /**
+   * Queued studies of a facility with this accession number. The study's own facility is
+   * named (it is the queue entry's) so that the lookup goes through the studies' (facility,
+   * accession number) index instead of reading every study of the queue or with the number.
+   */
   async queuedByAccession(facilityId: string, accession: string): Promise<StudyWithPatient[]> {
     return this.studies()
       .innerJoin('unmatched_studies as u', 'u.study_id', 'studies.id')
+      .where('studies.facility_id', '=', facilityId)
       .where('u.facility_id', '=', facilityId)
       .where('studies.accession_number', '=', accession)
       .execute();

@@ -145,6 +145,11 @@ export class ReconciliationService {
     return { kind: 'queue', reason: candidates.length > 1 ? 'ambiguous' : 'no-order', candidates: candidates.length };
   }
 
+  /** Whether any study of a facility waits in the queue (order intake matches only then). */
+  async anyQueued(trx: Kysely<Database>, facilityId: string): Promise<boolean> {
+    return new ReconcileRepository(trx).anyQueued(facilityId);
+  }
+
   /**
    * For an order just received (inside its transaction, after its audit entry): links the
    * queued study that is its own, by accession number, else by patient, date and modality
