@@ -17,5 +17,20 @@ const built = fs.existsSync(out) ? fs.statSync(out).mtimeMs : 0;
 const sources = Math.max(newest(path.join(root, 'src', 'web')), newest(path.join(root, 'src', 'shared')), newest(path.join(root, 'vite.config.ts')));
 if (!force && built > sources) process.exit(0);
 process.stdout.write('Building the web application (dist/web)...\n');
-const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(root, 'vite.config.ts'), '--logLevel', 'warn'], { stdio: 'inherit', cwd: root });
-process.exit(r.status ?? 1);
+// Built beside dist/web and swapped in whole, so that a server already serving dist/web (a
+// browser test running while another one builds) never sees a half-written application.
+const web = path.join(root, 'dist', 'web');
+const tmp = path.join(root, 'dist', `web.build-${process.pid}`);
+const old = path.join(root, 'dist', `web.old-${process.pid}`);
+const r = spawnSync(
+  process.execPath,
+  [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(root, 'vite.config.ts'), '--logLevel', 'warn', '--outDir', tmp, '--emptyOutDir'],
+  { stdio: 'inherit', cwd: root },
+);
+if (r.status !== 0) {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(r.status ?? 1);
+}
+if (fs.existsSync(web)) fs.renameSync(web, old);
+fs.renameSync(tmp, web);
+fs.rmSync(old, { recursive: true, force: true });

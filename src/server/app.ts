@@ -17,8 +17,11 @@ import { bearerActor, medicalScope, registerSecurityRoutes, registerSessionHook,
 import { registerAuditRoutes } from './audit/index.ts';
 import { registerJobRoutes } from './platform/outbox/index.ts';
 import { registerQualityRoutes } from './quality/index.ts';
-import { registerReadingRoutes } from './reading/index.ts';
+import { registerReadingRoutes, registerWorklistRoutes } from './reading/index.ts';
 import { registerOrderRoutes } from './orders/index.ts';
+import { registerReportRoutes } from './reports/index.ts';
+import { registerTsaRoutes } from './reports/signing/index.ts';
+import { deliveryFhirPlugin, registerDeliveryRoutes } from './reports/delivery/index.ts';
 import { fhirPlugin, fhirViewOfOrder } from './interop/fhir/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
@@ -116,7 +119,11 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   registerJobRoutes(app as unknown as FastifyInstance, rt.jobViews, requireUser);
   registerQualityRoutes(app as unknown as FastifyInstance, rt.terminals, requireUser);
   registerReadingRoutes(app as unknown as FastifyInstance, rt.reading, requireUser);
+  registerWorklistRoutes(app as unknown as FastifyInstance, rt.worklist, requireUser, { auth: rt.auth });
   registerOrderRoutes(app as unknown as FastifyInstance, { contracts: rt.contracts, patients: rt.patients, orders: rt.orders, reconciliation: rt.reconciliation }, requireUser);
+  registerReportRoutes(app as unknown as FastifyInstance, rt.reports, requireUser);
+  await registerTsaRoutes(app as unknown as FastifyInstance, rt.signing.localTsa);
+  registerDeliveryRoutes(app as unknown as FastifyInstance, rt.deliveries, requireUser);
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');
@@ -151,6 +158,8 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
   // FHIR R4 orders (JP Core ServiceRequest) for facility systems' API tokens.
+  // Read confirmations of delivered reports (W8): POST /fhir/R4/Communication.
+  await app.register(deliveryFhirPlugin, { prefix: '/fhir/R4', service: rt.deliveries, authenticate: (req, scope) => bearerActor(rt.tokens, req, scope) });
   await app.register(fhirPlugin, {
     prefix: '/fhir/R4',
     authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),

@@ -69,6 +69,14 @@ export interface EnkakuConfig {
    * warns, below `egfrContraindicate` warns that contrast is to be avoided.
    */
   protocol: { egfrWarn: number; egfrContraindicate: number };
+  /**
+   * RFC 3161 time-stamping of report signatures (A4): `ENKAKU_TSA_URL` names an outside TSA
+   * (HTTP, `application/timestamp-query`), e.g. an accredited 認定タイムスタンプ service;
+   * unset, the built-in TSA signs with the server's clock and says that it is local.
+   */
+  tsa: { url: string | undefined };
+  /** The reading worklist (W6): a claim (reading lock) lasts this many minutes without activity (ENKAKU_CLAIM_MINUTES, default 30). */
+  worklist: { claimMinutes: number };
 }
 
 type Env = Record<string, string | undefined>;
@@ -111,6 +119,19 @@ function corsOrigins(raw: string | undefined): string[] {
     }
     return url.origin;
   });
+}
+
+/** ENKAKU_TSA_URL: an http(s) URL of an RFC 3161 TSA, or unset for the built-in one. */
+function tsaUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new Error('ENKAKU_TSA_URL must be an http(s) URL');
+  return url.toString();
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -177,7 +198,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     jobs: { pollMs: Math.max(10, int(env, 'ENKAKU_JOBS_POLL_MS', 2000)) },
     priors: { delaySeconds: int(env, 'ENKAKU_PRIORS_DELAY_SECONDS', 30) },
     protocol: { egfrWarn: positive(env, 'ENKAKU_EGFR_WARN', 45), egfrContraindicate: positive(env, 'ENKAKU_EGFR_CONTRAINDICATE', 30) },
+    tsa: { url: tsaUrl(str(env, 'ENKAKU_TSA_URL')) },
+    worklist: { claimMinutes: int(env, 'ENKAKU_CLAIM_MINUTES', 30) },
   };
+  if (base.worklist.claimMinutes < 1 || base.worklist.claimMinutes > 24 * 60) {
+    throw new Error(`ENKAKU_CLAIM_MINUTES must be from 1 to 1440 minutes, got ${base.worklist.claimMinutes}`);
+  }
   if (base.protocol.egfrContraindicate > base.protocol.egfrWarn) {
     throw new Error(`ENKAKU_EGFR_CONTRAINDICATE (${base.protocol.egfrContraindicate}) must not be above ENKAKU_EGFR_WARN (${base.protocol.egfrWarn})`);
   }
@@ -191,6 +217,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     jobs: { ...base.jobs, ...overrides.jobs },
     priors: { ...base.priors, ...overrides.priors },
     protocol: { ...base.protocol, ...overrides.protocol },
+    tsa: { ...base.tsa, ...overrides.tsa },
+    worklist: { ...base.worklist, ...overrides.worklist },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The `enkaku` command line: serve | migrate | facility add | facility list | token create |
+ * The `enkaku` command line: serve | migrate | facility add | facility list | facility add-endpoint | token create |
  * import <dir> | jobs list | jobs retry | demo. Run `enkaku help` for usage.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig, type EnkakuConfig } from './config.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
@@ -15,6 +16,7 @@ import { randomInitialPassword } from './security/index.ts';
 import { AuditForwarder, SyslogSender } from './audit/index.ts';
 import { createLogger } from './platform/log.ts';
 import { JobWorker } from './platform/outbox/index.ts';
+import { answerHl7ReadConfirmation, type EndpointInput } from './reports/delivery/index.ts';
 import type { JobView } from '../shared/api.ts';
 
 const OPERATOR = { kind: 'system', name: 'cli' } as const;
@@ -33,12 +35,25 @@ Commands:
   facility add-hl7-sender --name N --sending-facility X [--sending-application Y]
                                      accept HL7 messages whose MSH-4 (and MSH-3, when given) name this sender
                                      as the facility's
+  facility add-endpoint --name N --endpoint E --kind hl7 --host H --port P [--tls [--tls-ca F] [--tls-cert F --tls-key F]]
+                        [--allow-plain] [--receiving-application A] [--receiving-facility F] [--sending-facility S]
+                        [--charset iso-2022-jp|utf-8] [--text FT|TX] [--no-pdf] [--timeout S]
+  facility add-endpoint --name N --endpoint E --kind fhir --url U [--token-file F] [--tls-ca F] [--allow-plain]
+                        [--patient-id-system S] [--timeout S]
+                                     register where the facility receives final reports (contract route hl7 or fhir):
+                                     an HL7 v2 MLLP receiver (ORU^R01) or a FHIR R4 server (DiagnosticReport); plain text
+                                     off loopback needs --allow-plain (e.g. inside an IPsec VPN); audited
+  facility endpoints --name N        list the facility's report delivery endpoints
   facility priors --name N [--on|--off] [--years Y] [--modality M]... [--max N] [--via get|move]
                                      set which prior studies are pulled from the facility's PACS
   user add --username U --name "N" --role R [--facility F]...
                                      create a personal account; prints a one-time initial password
                                      (roles: system-admin, facility-admin, attending-physician, technologist,
                                       radiologist, management-physician, transcriptionist, auditor)
+  user import-certificate --username U (--pkcs12 F --password-file P | --cert F --key F [--password-file P])
+                                     import a physician's own signing certificate and key (e.g. HPKI) with its
+                                     chain; it replaces the one Enkaku's CA issued; audited
+  user certificates --username U     list the physician's signing certificates
   token create --facility N --scope S... [--label L]
                                      create a facility API token (scopes: dicomweb:write, dicomweb:read, orders:write, orders:read)
   import <folder> --facility N       import DICOM files (or a CD with DICOMDIR) for a facility
@@ -46,7 +61,7 @@ Commands:
                                      import clinical context (diagnoses, allergies, labs, prescriptions, injections)
                                      from SS-MIX2 standardized storage, incrementally; --full re-reads unchanged files
   jobs list [--kind K] [--state S] [--limit N]
-                                     list background jobs, newest first (kinds: priors.fetch; states: queued,
+                                     list background jobs, newest first (kinds: priors.fetch, report.deliver; states: queued,
                                      running, done, failed): id, kind, state, attempts, facility, key, progress,
                                      next run or end, last error
   jobs retry <id>                    run a job again now with fresh attempts (e.g. after the PACS is back); audited
@@ -120,12 +135,22 @@ async function serve(config: EnkakuConfig): Promise<void> {
   const app = await buildApp(rt);
   const dimse = await startDimse({ config, facilities: rt.facilities, intake: rt.intake, blobs: rt.blobs, log: rt.log, queries: rt.queries, audit: rt.audit, files: rt.files });
   // HL7 v2 orders over MLLP from the facilities' HIS/RIS, acknowledged after the durable commit.
-  const hl7 = await startHl7Listener(config, { senders: rt.hl7Senders, orders: rt.orders, patients: rt.patients, clinical: rt.clinical, log: rt.log });
+  const hl7 = await startHl7Listener(config, {
+    senders: rt.hl7Senders,
+    orders: rt.orders,
+    patients: rt.patients,
+    clinical: rt.clinical,
+    log: rt.log,
+    // Read confirmations of delivered reports (ORU^ZR1) from the same registered senders.
+    readConfirmations: (actor, facilityId, message) => answerHl7ReadConfirmation(rt.deliveries, actor, facilityId, message),
+  });
   await app.listen({ host: config.http.host, port: config.http.port });
   const forwarding = await startAuditForwarding(rt);
   // Background jobs (priors fetches) run in every serving process; PostgreSQL nodes share the queue.
   const worker = new JobWorker(rt.jobs, { log: rt.log, pollMs: config.jobs.pollMs });
   rt.priors.register(worker);
+  // Final reports to the facilities (report.deliver jobs), from the stored signed versions.
+  rt.deliveries.registerHandlers(worker, { loadVersion: (versionId) => rt.reports.loadVersion(versionId) });
   worker.start();
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);
@@ -213,6 +238,53 @@ async function main(argv: string[]): Promise<void> {
         });
         return;
       }
+      if (sub === 'add-endpoint' || sub === 'endpoints') {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            name: { type: 'string' }, endpoint: { type: 'string' }, kind: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
+            tls: { type: 'boolean' }, 'tls-ca': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'allow-plain': { type: 'boolean' },
+            'receiving-application': { type: 'string' }, 'receiving-facility': { type: 'string' }, 'sending-facility': { type: 'string' },
+            charset: { type: 'string' }, text: { type: 'string' }, 'no-pdf': { type: 'boolean' }, timeout: { type: 'string' },
+            url: { type: 'string' }, 'token-file': { type: 'string' }, 'patient-id-system': { type: 'string' },
+          },
+        });
+        if (!values.name) fail(`usage: enkaku facility ${sub} --name N ...  (see enkaku help)`);
+        await withRuntime(config, async (rt) => {
+          const f = await rt.facilities.byName(values.name!);
+          if (!f) fail(`no facility named "${values.name}"`);
+          const delivery = rt.deliveries;
+          if (sub === 'endpoints') {
+            for (const e of await delivery.endpoints(OPERATOR, f.id)) {
+              const where = e.kind === 'hl7' ? `mllp${e.tls ? '+tls' : ''}://${e.host}:${e.port} MSH-5/6 ${e.receivingApplication || '-'}/${e.receivingFacility || '-'} ${e.charset} ${e.textType}${e.embedPdf ? ' +pdf' : ''}` : `${e.baseUrl}${e.hasToken ? ' (token)' : ''}`;
+              process.stdout.write(`${e.name}\t${e.id}\t${e.kind}\t${e.active ? 'active' : 'retired'}\t${where}${e.allowPlain ? '\tplain allowed' : ''}\n`);
+            }
+            return;
+          }
+          if (!values.endpoint || (values.kind !== 'hl7' && values.kind !== 'fhir')) fail('usage: enkaku facility add-endpoint --name N --endpoint E --kind hl7|fhir ...  (see enkaku help)');
+          const timeoutSeconds = values.timeout !== undefined ? Number(values.timeout) : undefined;
+          let input: EndpointInput;
+          if (values.kind === 'hl7') {
+            if (!values.host || !values.port) fail('--host and --port are required for an HL7 endpoint');
+            input = {
+              kind: 'hl7', name: values.endpoint, host: values.host, port: Number(values.port), tls: Boolean(values.tls), tlsCa: values['tls-ca'], tlsCert: values['tls-cert'], tlsKey: values['tls-key'],
+              allowPlain: Boolean(values['allow-plain']), receivingApplication: values['receiving-application'], receivingFacility: values['receiving-facility'],
+              sendingFacility: values['sending-facility'], charset: values.charset as 'iso-2022-jp' | 'utf-8' | undefined, textType: values.text as 'FT' | 'TX' | undefined,
+              embedPdf: !values['no-pdf'], timeoutSeconds,
+            };
+          } else {
+            if (!values.url) fail('--url is required for a FHIR endpoint');
+            // The token is read from a file so that it stays out of the shell history and the process list.
+            const fs = await import('node:fs');
+            const token = values['token-file'] ? fs.readFileSync(values['token-file'], 'utf8').trim() : undefined;
+            input = { kind: 'fhir', name: values.endpoint, baseUrl: values.url, token, tlsCa: values['tls-ca'], allowPlain: Boolean(values['allow-plain']), patientIdSystem: values['patient-id-system'], timeoutSeconds };
+          }
+          const e = await delivery.addEndpoint(OPERATOR, f.id, input);
+          const where = e.kind === 'hl7' ? `${e.host}:${e.port}${e.tls ? ' (TLS)' : e.allowPlain ? ' (plain text, allowed)' : ''}` : `${e.baseUrl}${e.hasToken ? ' with a bearer token' : ''}`;
+          process.stdout.write(`${e.kind.toUpperCase()} endpoint "${e.name}" (${e.id}) at ${where} registered for "${values.name}"; final reports are delivered there while it is active\n`);
+        });
+        return;
+      }
       if (sub === 'priors') {
         const { values } = parseArgs({
           args: rest,
@@ -257,6 +329,32 @@ async function main(argv: string[]): Promise<void> {
       return fail(`unknown facility command "${sub ?? ''}"`);
     }
     case 'user': {
+      if (sub === 'import-certificate' || sub === 'certificates') {
+        const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, pkcs12: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, 'password-file': { type: 'string' } } });
+        if (!values.username) fail(`usage: enkaku user ${sub} --username U ...  (see enkaku help)`);
+        await withRuntime(config, async (rt) => {
+          const u = await rt.accounts.repo.byUsername(values.username!);
+          if (!u) fail(`no user named "${values.username}"`);
+          const describe = (c: { subject: string; issuer: string; notAfter: string; source: string; active: boolean; fingerprint: string }) =>
+            `${c.active ? 'active' : 'retired'}\t${c.source}\t${c.subject}\tissued by ${c.issuer}\tvalid until ${c.notAfter}\tSHA-256 ${c.fingerprint}\n`;
+          if (sub === 'certificates') {
+            for (const c of await rt.signing.certificates(u.id)) process.stdout.write(describe(c));
+            return;
+          }
+          // Passwords come from a file so that they stay out of the shell history and the process list.
+          const password = values['password-file'] ? fs.readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '') : undefined;
+          let input: Parameters<typeof rt.signing.importCertificate>[2];
+          if (values.pkcs12) {
+            if (password === undefined) fail('--password-file is required with --pkcs12');
+            input = { format: 'pkcs12', data: fs.readFileSync(values.pkcs12), password };
+          } else if (values.cert && values.key) {
+            input = { format: 'pem', certificates: fs.readFileSync(values.cert, 'utf8'), privateKey: fs.readFileSync(values.key, 'utf8'), ...(password !== undefined ? { passphrase: password } : {}) };
+          } else fail('give --pkcs12 F --password-file P, or --cert F --key F');
+          const c = await rt.signing.importCertificate(OPERATOR, u.id, input);
+          process.stdout.write(`imported for "${u.username}": ${describe(c)}`);
+        });
+        return;
+      }
       if (sub !== 'add') fail('usage: enkaku user add --username U --name "N" --role R [--facility F]');
       const { values } = parseArgs({ args: rest, options: { username: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true }, facility: { type: 'string' } } });
       if (!values.username || !values.name || !values.role?.length) fail('--username, --name and at least one --role are required');

@@ -18,7 +18,10 @@ import { hasRole } from './platform/context.ts';
 import { medicalScope } from './security/index.ts';
 import { IntakeService, QueryRepository, RenderEngine, VerifiedReader } from './archive/index.ts';
 import { TerminalService } from './quality/index.ts';
-import { ReadingService } from './reading/index.ts';
+import { ReadingService, WorklistService } from './reading/index.ts';
+import { ReportService } from './reports/index.ts';
+import { SigningService } from './reports/signing/index.ts';
+import { DeliveryService } from './reports/delivery/index.ts';
 
 /** Everything a running Enkaku needs. */
 export interface Runtime {
@@ -61,6 +64,14 @@ export interface Runtime {
   terminals: TerminalService;
   /** Measurements, key images and viewing sessions of the viewer (issue 6). */
   reading: ReadingService;
+  /** The reading worklist (W6): items, claims, assignment, live events; intake hook after reconciliation. */
+  worklist: WorklistService;
+  /** Physicians' signing certificates, Enkaku's CA and the time-stamping authority (A4). */
+  signing: SigningService;
+  /** Delivery of final reports (HL7, FHIR, manual) and read confirmations coming back (W7, W8, A5). */
+  deliveries: DeliveryService;
+  /** Reports: drafts, finalising and signing, versions, confirmation (W7-W9, A2-A4). */
+  reports: ReportService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -122,6 +133,18 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   const clinical = new ClinicalService(db.kysely, audit, patients, facilityExists);
   const reconciliation = new ReconciliationService(db.kysely, audit, log);
   intake.onNewStudy(reconciliation);
+  // After reconciliation, so that an order linked on arrival sets the item's priority and due time.
+  const credentials = new CredentialService(new AccountRepository(db.kysely), audit);
+  const worklist = new WorklistService({
+    db: db.kysely,
+    dialect: db.dialect,
+    audit,
+    credentials,
+    log,
+    claimMinutes: config.worklist.claimMinutes,
+    listen: config.databaseUrl ? { url: config.databaseUrl, schema: config.databaseSchema } : undefined,
+  });
+  intake.onNewStudy(worklist);
   const orders = new OrderService({
     db: db.kysely,
     dialect: db.dialect,
@@ -149,6 +172,32 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     await alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
   });
   const reading = new ReadingService({ db: db.kysely, audit, queries, files, renderer, terminals });
+  const secrets = SecretBox.open(config.dataDir);
+  const signing = await SigningService.open({ db: db.kysely, dataDir: config.dataDir, secrets, audit, tsaUrl: config.tsa.url });
+  const deliveries = new DeliveryService({ db: db.kysely, queue: jobs, audit, secrets, log, facilityExists });
+  const reports = new ReportService({
+    db: db.kysely,
+    audit,
+    blobs,
+    credentials,
+    signer: {
+      // A physician signs with their own certificate, issued by Enkaku's CA on first use unless one was imported.
+      sign: async (doc, userId) => {
+        await signing.ensureCertificate({ id: userId, displayName: doc.reader.displayName });
+        return signing.sign(doc, userId);
+      },
+      prepare: async (userId) => {
+        const name = (await accounts.repo.byId(userId))?.display_name ?? userId;
+        return signing.ensureCertificate({ id: userId, displayName: name });
+      },
+    },
+    deliveries,
+    workflow: worklist,
+    secondFactor: auth,
+  });
+  deliveries.onReadConfirmation(async (c) => {
+    await reports.confirmFromFacility(c);
+  });
   return {
     config,
     log,
@@ -159,7 +208,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     tokens: new TokenService(db.kysely, (id) => facilities.exists(id)),
     accounts,
     auth,
-    credentials: new CredentialService(new AccountRepository(db.kysely), audit),
+    credentials,
     alerts,
     audit,
     intake,
@@ -176,7 +225,14 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     files,
     terminals,
     reading,
+    worklist,
+    signing,
+    deliveries,
+    reports,
     ready,
-    close: () => db.close(),
+    close: async () => {
+      await worklist.close();
+      await db.close();
+    },
   };
 }

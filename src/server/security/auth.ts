@@ -315,6 +315,25 @@ export class AuthService {
   }
 
   /**
+   * Re-authentication with the second factor for signing (A4): the current TOTP code of the
+   * logged-in user. A code is accepted once (no replay, the same rule as at login), and
+   * failures count towards the lockout.
+   */
+  async verifySecondFactor(actor: Extract<Actor, { kind: 'user' }>, code: string): Promise<void> {
+    const user = await this.repo.byId(actor.userId);
+    if (!user || user.disabled) throw new AppError('unauthenticated', 'not logged in');
+    if (user.locked_until && user.locked_until > this.iso()) throw new LockedError(Math.ceil((Date.parse(user.locked_until) - this.now().getTime()) / 1000));
+    if (!user.totp_secret) throw new AppError('forbidden', 'signing needs an enrolled authenticator app (TOTP); enrol one under your account first');
+    const step = await verifyTotp(this.secrets.open(user.totp_secret), code.trim(), user.totp_last_step);
+    if (step === undefined) {
+      await this.recordFailure(user, { address: actor.address, userAgent: '' }, 'totp');
+      throw new AppError('forbidden', 're-authentication failed: wrong or already used code');
+    }
+    await this.repo.updateUser(user.id, { totp_last_step: step, updated_at: this.iso() });
+    await this.repo.updateSession(actor.sessionId, { reauth_at: this.iso() });
+  }
+
+  /**
    * Refuses a sensitive act (exports, signing) unless the password was confirmed in this
    * session within the last `minutes` (POST /api/me/reauth).
    */

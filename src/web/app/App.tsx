@@ -8,6 +8,7 @@
  * 4. the password must be changed → `/password`;
  * 5. the requested page, if the user's roles open it.
  */
+import { UnconfirmedPage } from '../features/report/UnconfirmedPage.tsx';
 import { MantineProvider, type MantineColorSchemeManager } from '@mantine/core';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, type ReactNode } from 'react';
@@ -30,7 +31,8 @@ import { ViewerPage } from '../features/viewer/ViewerPage.tsx';
 import { i18n } from '../i18n/index.ts';
 import { PAGE_HEADING_ID } from '../ui/PageHeader.tsx';
 import { canOpenUsersPage, canReadAudit, canReadImages, canSeeAlerts, canUseMonitorQc } from './access.ts';
-import { ComingSoonPage } from './ComingSoonPage.tsx';
+import { WorklistPage } from '../features/worklist/WorklistPage.tsx';
+import { canOpenWorklist } from '../features/worklist/access.ts';
 import { peekFlash, setFlash } from './flash.ts';
 import { HomePage } from './HomePage.tsx';
 import { Layout, PublicLayout } from './Layout.tsx';
@@ -231,13 +233,13 @@ function routeFor(pathname: string, user: SessionUser): ReactNode {
     case '/':
       return <HomePage />;
     case '/worklist':
-      return <ComingSoonPage feature="worklist" />;
+      return only(canOpenWorklist(user), <WorklistPage />);
     case '/viewer':
       return only(canReadImages(user), <StudyListPage />);
     case '/qc':
       return only(canUseMonitorQc(user), <QcPage />);
     case '/reports':
-      return <ComingSoonPage feature="reports" />;
+      return <UnconfirmedPage />;
     case '/admin/users':
       return only(canOpenUsersPage(user), <UsersPage />);
     case '/audit':

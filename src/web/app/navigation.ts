@@ -2,6 +2,7 @@
 import type { SessionUser } from '../../shared/api.ts';
 import { canOpenUsersPage, canReadAudit, canReadImages, canSeeAlerts, canUseMonitorQc } from './access.ts';
 import { canReadContracts, canReadOrders, canReconcile } from '../features/orders/access.ts';
+import { worksWorklist } from '../features/worklist/access.ts';
 
 export type Section = 'reading' | 'administration' | 'account';
 
@@ -20,12 +21,12 @@ const everyone = () => true;
 
 export const NAV_ITEMS: NavItem[] = [
   { path: '/', label: 'nav.home', summary: null, section: null, testId: 'nav-home', visible: everyone },
-  { path: '/worklist', label: 'nav.worklist', summary: 'home.summaries.worklist', section: 'reading', testId: 'nav-worklist', comingSoon: true, visible: everyone },
+  { path: '/worklist', label: 'nav.worklist', summary: 'home.summaries.worklist', section: 'reading', testId: 'nav-worklist', visible: worksWorklist },
   { path: '/viewer', label: 'nav.viewer', summary: 'home.summaries.viewer', section: 'reading', testId: 'nav-viewer', visible: canReadImages },
   { path: '/qc', label: 'nav.qc', summary: 'home.summaries.qc', section: 'reading', testId: 'nav-qc', visible: canUseMonitorQc },
   { path: '/orders', label: 'orders.nav.list', summary: 'orders.nav.listSummary', section: 'reading', testId: 'nav-orders', visible: canReadOrders },
   { path: '/reconciliation', label: 'orders.nav.reconciliation', summary: 'orders.nav.reconciliationSummary', section: 'reading', testId: 'nav-reconciliation', visible: canReconcile },
-  { path: '/reports', label: 'nav.reports', summary: 'home.summaries.reports', section: 'reading', testId: 'nav-reports', comingSoon: true, visible: everyone },
+  { path: '/reports', label: 'nav.reports', summary: 'home.summaries.reports', section: 'reading', testId: 'nav-reports', visible: (u) => u.grants.some((g) => ['attending-physician', 'radiologist', 'management-physician', 'transcriptionist'].includes(g.role)) },
   { path: '/admin/users', label: 'nav.adminUsers', summary: 'home.summaries.adminUsers', section: 'administration', testId: 'nav-admin-users', visible: canOpenUsersPage },
   { path: '/contracts', label: 'orders.nav.contracts', summary: 'orders.nav.contractsSummary', section: 'administration', testId: 'nav-contracts', visible: canReadContracts },
   { path: '/audit', label: 'nav.audit', summary: 'home.summaries.audit', section: 'administration', testId: 'nav-audit', visible: canReadAudit },

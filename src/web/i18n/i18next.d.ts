@@ -4,9 +4,10 @@ import type ja from './ja.json';
 declare module 'i18next' {
   interface CustomTypeOptions {
     defaultNS: 'translation';
-    // The order pages' texts (except their menu entries) are typed in features/orders/i18n.ts:
+    // The order pages' texts (except their menu entries) are typed in features/orders/i18n.ts,
+    // the worklist's in features/worklist/i18n.ts:
     // one union of every key grows too deep for the type checker.
-    resources: { translation: Omit<typeof ja, 'orders'> & { orders: { nav: (typeof ja)['orders']['nav'] } } };
+    resources: { translation: Omit<typeof ja, 'orders' | 'report' | 'worklist'> & { orders: { nav: (typeof ja)['orders']['nav'] } } };
     returnNull: false;
   }
 }

@@ -40,3 +40,4 @@ export function fhirViewOfOrder(o: OrderDetail): FhirOrderView {
     ...(o.scheduledAt ? { scheduledAt: o.scheduledAt } : {}),
   };
 }
+export { diagnosticReportBundle, diagnosticReportStatus, readConfirmationOfCommunication, type DiagnosticReportBundleOptions, type FhirReadConfirmation } from './diagnostic-report.ts';

@@ -47,3 +47,4 @@ export function parseHl7Bytes(bytes: Uint8Array, options: DecodeOptions & Hl7Par
   const message = Hl7Message.parse(decoded.text, { unescape: { ...options.unescape, ...(decodeHex ? { decodeHex } : {}) } });
   return { message, decoded };
 }
+export { buildOruR01, encodeOruR01, isReadConfirmation, readConfirmationOf, READ_CONFIRMATION_TRIGGER, type OruOptions, type EncodedOru, type Hl7ReadConfirmation } from './oru.ts';

@@ -34,6 +34,7 @@ import { Hl7Message, Hl7ParseError, validateHeader, type Hl7MessageType } from '
 import { MllpServer, type MllpMessageContext } from './mllp.ts';
 import { ClinicalMappingError, formatClinicalIssue, mapClinicalMessage } from './clinical.ts';
 import { Hl7MappingError, classifyHl7Message, mapOrderMessage, mapPatientUpdate } from './orders.ts';
+import { isReadConfirmation } from './oru.ts';
 
 /** What the listener needs. */
 export interface Hl7ListenerDeps {
@@ -46,6 +47,11 @@ export interface Hl7ListenerDeps {
   log: Logger;
   /** Most order messages committed in one transaction (default 64; 1 commits each alone). */
   maxBatch?: number;
+  /**
+   * Read confirmations of delivered reports (`ORU^ZR1`, W8): answers with the encoded
+   * `ACK^ZR1`; without it they are refused with 200 like any other unknown message.
+   */
+  readConfirmations?: (actor: Actor, facilityId: string, message: Hl7Message) => Promise<{ reply: Buffer; ack: AckCode; codes: number[] }>;
 }
 
 /** Applies the orders of one message, all or none; resolves once they are committed. */
@@ -197,6 +203,11 @@ async function handleMessage(deps: Hl7ListenerDeps, applyOrders: OrderApplier, b
   const facilityId = sender.facilityId;
   if (!VERSION.test(h.version)) return reject('AR', [{ code: 203, location: 'MSH-12', diagnostic: `HL7 version ${h.version} is not supported (2.3 to 2.9; JAHIS uses 2.5)` }], 'unsupported version', facilityId);
   if (h.processingId !== 'P') return reject('AR', [{ code: 202, location: 'MSH-11', diagnostic: `processing ID ${h.processingId} is not accepted: only P (production) messages are stored` }], 'unsupported processing ID', facilityId);
+  if (deps.readConfirmations && isReadConfirmation(message)) {
+    const device: Actor = { kind: 'device', facilityId, aet: `HL7 ${sendingApplication || sendingFacility}`.slice(0, 64), address: context.remoteAddress ?? '' };
+    const answer = await deps.readConfirmations(device, facilityId, message);
+    return { ...base, facilityId, reply: answer.reply, ack: answer.ack, codes: answer.codes, outcome: 'read-confirmation' };
+  }
   if (kind.kind === 'unsupported') return reject('AR', [{ code: kind.code, location: kind.code === 200 ? 'MSH-9-1' : 'MSH-9-2', diagnostic: kind.message }], 'unsupported message', facilityId);
   if (kind.kind === 'clinical' && !deps.clinical) {
     return reject('AR', [{ code: 200, location: 'MSH-9', diagnostic: `clinical messages (${base.type}) are not accepted by this listener yet` }], 'unsupported message', facilityId);

@@ -5,6 +5,10 @@
  */
 import { auditMigration } from '../../audit/index.ts';
 import { hl7SendersMigration } from '../../orders/senders.ts';
+import { worklistMigration } from '../../reading/worklist-migration.ts';
+import { deliveryMigration } from '../../reports/delivery/migration.ts';
+import { reportsMigration } from '../../reports/migration.ts';
+import { signingMigration } from '../../reports/signing/schema.ts';
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
@@ -721,4 +725,12 @@ export const migrations: Record<string, Migration> = {
   '012_hl7_senders': hl7SendersMigration,
   '013_viewer_qc': m013,
   '014_accession_order': m014Accession,
+  // The reading worklist (W6): reading items, saved views, assignment setting.
+  '015_worklist': worklistMigration,
+  // Physicians' signing certificates (reports/signing).
+  '016_signing': signingMigration,
+  // Report delivery endpoints, deliveries and attempts (reports/delivery).
+  '017_delivery': deliveryMigration,
+  // Reports, signed versions, templates and AI findings (reports).
+  '018_reports': reportsMigration,
 };

@@ -3,6 +3,12 @@
  * 8601 UTC strings; DICOM dates and times keep their DICOM text form (DA, TM).
  */
 import type { AuditDatabase } from '../../audit/index.ts';
+// Report delivery tables (reports/delivery, migration 017_delivery).
+import type { DeliveryDatabase } from '../../reports/delivery/schema.ts';
+// Reports, versions, templates, AI findings (reports, migration 018_reports).
+import type { ReportsDatabase } from '../../reports/migration.ts';
+// Signing certificates of physicians (reports/signing, migration 016_signing).
+import type { SigningDatabase } from '../../reports/signing/schema.ts';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 
 export interface FacilityTable {
@@ -598,7 +604,72 @@ export interface ViewerSessionTable {
   ended_at: string | null;
 }
 
-export interface Database extends AuditDatabase {
+// ---------------------------------------------------------------------------------------
+// Reading worklist (W6; src/server/reading/worklist-*.ts, migration 015_worklist)
+
+/** One study to read: priority, due time, status, assignment, claim (lock) and double reading. */
+export interface ReadingItemTable {
+  id: string;
+  study_id: string;
+  study_uid: string;
+  facility_id: string;
+  patient_ref: string;
+  /** The linked order, null while the study has none. */
+  order_id: string | null;
+  accession_number: string;
+  /** stat | urgent | routine (routine without an order). */
+  priority: string;
+  modality: string;
+  body_part: string;
+  description: string;
+  /** When the study's first instance arrived. */
+  arrived_at: string;
+  /** arrived_at + the contract's due minutes for the priority. */
+  due_at: string;
+  /** unread | in-progress | draft | preliminary | final | cancelled */
+  status: string;
+  assigned_to: string | null;
+  assigned_to_name: string | null;
+  assigned_at: string | null;
+  /** Who assigned: a user id, or `system:auto-assign`. */
+  assigned_by: string | null;
+  claimed_by: string | null;
+  claimed_by_name: string | null;
+  claimed_at: string | null;
+  claim_expires_at: string | null;
+  /** single | double */
+  reading_mode: string;
+  first_reader: string | null;
+  second_reader: string | null;
+  arbiter: string | null;
+  report_id: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** A user's saved worklist view (filters as JSON). */
+export interface WorklistViewTable {
+  id: string;
+  user_id: string;
+  name: string;
+  filters: string;
+  created_at: string;
+}
+
+/** Automatic assignment on (1) or off (0), per facility id or '*' for the global default. */
+export interface WorklistSettingTable {
+  scope: string;
+  auto_assign: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+export interface Database extends AuditDatabase, DeliveryDatabase, ReportsDatabase, SigningDatabase {
+  // Reading worklist (015_worklist).
+  reading_items: ReadingItemTable;
+  worklist_views: WorklistViewTable;
+  worklist_settings: WorklistSettingTable;
   reading_terminals: ReadingTerminalTable;
   terminal_daily_checks: TerminalDailyCheckTable;
   terminal_constancy_tests: TerminalConstancyTestTable;

@@ -27,6 +27,7 @@ import { emptyEngine, getEngine, preloadDone, preloadStudy } from './engine.ts';
 import { HelpOverlay } from './HelpOverlay.tsx';
 import { nameLine } from './names.tsx';
 import { Navigator } from './Navigator.tsx';
+import { ReportPanel } from '../report/ReportPanel.tsx';
 import { presetForKey, WINDOW_PRESETS, type PresetId } from './presets.ts';
 import { endViewerSession, isMissingRoute, measure, openViewerSession, useKeyImages, useSessionTerminal, useToggleKeyImage } from './serverApi.ts';
 import { holdThumbnails, releaseThumbnails } from './thumbnails.ts';
@@ -119,6 +120,7 @@ export function ViewerPage({ studyUid }: { studyUid: string }) {
   const controllers = useRef<Array<ViewportController | null>>([null, null, null, null]);
   const [activeCtrl, setActiveCtrl] = useState<ViewportController | null>(null);
   const canSeeAttributes = hasAnyRole(user, 'radiologist', 'management-physician');
+  const writesReports = hasAnyRole(user, 'radiologist', 'management-physician', 'transcriptionist');
 
   useDocumentTitle(t('viewer.title'));
 
@@ -470,6 +472,7 @@ export function ViewerPage({ studyUid }: { studyUid: string }) {
                 );
               })}
             </div>
+            {writesReports ? <ReportPanel studyUid={studyUid} modality={current.modalities?.[0] ?? ''} /> : null}
           </div>
         </>
       )}
