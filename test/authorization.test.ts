@@ -260,6 +260,7 @@ const RULES: Record<string, Rule> = {
   'POST /api/deliveries/:id/transcribed': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/transcribed' },
   'POST /api/deliveries/:id/confirmed': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/confirmed' },
   'POST /fhir/R4/Communication': { allowed: [], body: () => ({ resourceType: 'Communication' }) },
+  'POST /fhir/R4/Observation': { allowed: [], body: () => ({ resourceType: 'Observation' }) },
   // The built-in time-stamping authority (RFC 3161): hashes in, tokens out, no medical data.
   'POST /tsa': { allowed: 'public' },
   // STOW-RS takes facility API tokens only: a browser session never stores images.

@@ -23,6 +23,7 @@ import { registerReportRoutes } from './reports/index.ts';
 import { registerTsaRoutes } from './reports/signing/index.ts';
 import { deliveryFhirPlugin, registerDeliveryRoutes } from './reports/delivery/index.ts';
 import { fhirPlugin, fhirViewOfOrder } from './interop/fhir/index.ts';
+import { aiFindingsFhirPlugin } from './interop/fhir/ai-findings.ts';
 
 /** Where the built web application lives (`vite build` output). */
 export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
@@ -158,6 +159,12 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   };
   await app.register(archivePlugin, { prefix: '/dicomweb', ...archiveOptions });
   // FHIR R4 orders (JP Core ServiceRequest) for facility systems' API tokens.
+  // AI results attached to studies (I1): POST /fhir/R4/Observation with an ai:write token.
+  await app.register(aiFindingsFhirPlugin, {
+    prefix: '/fhir/R4',
+    authenticate: (req, scope) => bearerActor(rt.tokens, req, scope),
+    attach: (actor, f) => rt.reports.addAiFinding(actor, f.studyUid, { source: f.source, text: f.text }),
+  });
   // Read confirmations of delivered reports (W8): POST /fhir/R4/Communication.
   await app.register(deliveryFhirPlugin, { prefix: '/fhir/R4', service: rt.deliveries, authenticate: (req, scope) => bearerActor(rt.tokens, req, scope) });
   await app.register(fhirPlugin, {

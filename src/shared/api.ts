@@ -679,6 +679,11 @@ export interface FacilityContractTerms {
   onwardSharing: boolean;
   /** Readers pass the daily monitor check before reading this facility's studies. */
   monitorCheckRequired: boolean;
+  /**
+   * Screening: every study is read by two readers independently, and a third reads where
+   * they disagree (W9). Absent in a request means false; answers always carry it.
+   */
+  doubleReading?: boolean;
   /** The notice about external storage and sharing that the facility gives its patients (S1). */
   optOutNotice: string;
 }

@@ -44,6 +44,8 @@ export interface ContractFacts {
   dueMinutes: { stat: number; urgent: number; routine: number };
   modalities: string[];
   bodyParts: string[];
+  /** Screening contract: studies are double read (W9). */
+  doubleReading: boolean;
 }
 
 /** A list request, already authorised and validated. */
@@ -127,14 +129,15 @@ export class WorklistRepository {
   async contractFacts(ex: Executor, facilityId: string): Promise<ContractFacts> {
     const r = await ex
       .selectFrom('facility_contracts')
-      .select(['due_stat_minutes', 'due_urgent_minutes', 'due_routine_minutes', 'modalities', 'body_parts'])
+      .select(['due_stat_minutes', 'due_urgent_minutes', 'due_routine_minutes', 'modalities', 'body_parts', 'double_reading'])
       .where('facility_id', '=', facilityId)
       .executeTakeFirst();
-    if (!r) return { dueMinutes: { ...DEFAULT_TERMS.dueMinutes }, modalities: [...DEFAULT_TERMS.scope.modalities], bodyParts: [...DEFAULT_TERMS.scope.bodyParts] };
+    if (!r) return { dueMinutes: { ...DEFAULT_TERMS.dueMinutes }, modalities: [...DEFAULT_TERMS.scope.modalities], bodyParts: [...DEFAULT_TERMS.scope.bodyParts], doubleReading: false };
     return {
       dueMinutes: { stat: r.due_stat_minutes, urgent: r.due_urgent_minutes, routine: r.due_routine_minutes },
       modalities: r.modalities ? r.modalities.split(',') : [],
       bodyParts: JSON.parse(r.body_parts) as string[],
+      doubleReading: r.double_reading === 1,
     };
   }
 

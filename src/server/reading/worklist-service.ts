@@ -208,7 +208,8 @@ export class WorklistService {
     const run = async (ex: Executor): Promise<ReadingItemRow | undefined> => {
       const facts = await this.repo.studyFacts(ex, studyId);
       if (!facts) return undefined;
-      const derived = derive(facts, await this.repo.contractFacts(ex, facts.facility_id));
+      const contract = await this.repo.contractFacts(ex, facts.facility_id);
+      const derived = derive(facts, contract);
       const cur = await this.repo.byStudy(studyId, ex, true);
       const now = this.iso();
       if (!cur) {
@@ -229,7 +230,8 @@ export class WorklistService {
           claimed_by_name: null,
           claimed_at: null,
           claim_expires_at: null,
-          reading_mode: 'single',
+          // A screening contract reads every study twice (W9); a management physician may change it per study.
+          reading_mode: contract.doubleReading ? 'double' : 'single',
           first_reader: null,
           second_reader: null,
           arbiter: null,
@@ -449,6 +451,27 @@ export class WorklistService {
       updated_at: this.iso(),
       ...(reportId !== undefined ? { report_id: reportId } : {}),
       ...(closing ? { claimed_by: null, claimed_by_name: null, claimed_at: null, claim_expires_at: null } : {}),
+    }))!;
+    await this.publishChange(trx, cur, next);
+    return next;
+  }
+
+  /**
+   * For the report service, inside its transaction: a double reading's independent read is
+   * done, so its reader's claim ends and the study waits for the next reader (status
+   * `preliminary`). Not audited here: the report change that causes it is.
+   */
+  async endClaim(trx: Executor, studyId: string, status: ReadingStatus, reportId: string): Promise<ReadingItemRow> {
+    const cur = await this.repo.byStudy(studyId, trx, true);
+    if (!cur) throw new AppError('not_found', 'no such study');
+    const next = (await this.repo.update(trx, cur.id, {
+      status,
+      report_id: reportId,
+      claimed_by: null,
+      claimed_by_name: null,
+      claimed_at: null,
+      claim_expires_at: null,
+      updated_at: this.iso(),
     }))!;
     await this.publishChange(trx, cur, next);
     return next;

@@ -108,8 +108,8 @@ export class ReportRepository {
     return [...new Set(rows.map((r) => r.kind))];
   }
 
-  async reportsOfStudy(studyId: string): Promise<ReportRow[]> {
-    return this.db.selectFrom('reports').selectAll().where('study_id', '=', studyId).orderBy('started_at').execute();
+  async reportsOfStudy(studyId: string, ex: Executor = this.db): Promise<ReportRow[]> {
+    return ex.selectFrom('reports').selectAll().where('study_id', '=', studyId).orderBy('started_at').execute();
   }
 
   async report(ex: Executor, id: string): Promise<ReportRow | undefined> {
@@ -160,6 +160,9 @@ export class ReportRepository {
       .innerJoin('facilities as f', 'f.id', 'v.facility_id')
       .select(['v.id', 'v.report_id', 'r.study_uid', 'v.facility_id', 'f.name as facility_name', 'v.version', 'v.kind', 'v.finalised_at', 'v.signed_by_name', 's.description'])
       .where('v.confirmed_at', 'is', null)
+      // Only versions that went to the facility: an independent read of a double reading that
+      // was not delivered (W9) is nobody's to confirm.
+      .where(({ exists, selectFrom }) => exists(selectFrom('report_deliveries as d').select('d.id').whereRef('d.version_id', '=', 'v.id')))
       .orderBy('v.finalised_at')
       .limit(limit);
     if (scope !== 'all') q = q.where('v.facility_id', 'in', scope.length ? scope : ['-']);

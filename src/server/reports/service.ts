@@ -59,6 +59,10 @@ export interface ReadingWorkflow {
   assertClaimedBy(actor: Actor, studyId: string): Promise<unknown>;
   /** Moves the study's worklist item, in the caller's transaction. */
   setStatus(trx: Transaction<Database>, studyId: string, status: 'draft' | 'final', reportId: string): Promise<unknown>;
+  /** The study's item: its reading mode and who reads it in which place (W9). */
+  itemOfStudy(studyId: string): Promise<{ status: string; reading_mode: string; first_reader: string | null; second_reader: string | null; arbiter: string | null } | undefined>;
+  /** Ends the current reader's claim, leaving the study `preliminary` for the next reader of a double reading. */
+  endClaim(trx: Transaction<Database>, studyId: string, status: 'preliminary', reportId: string): Promise<unknown>;
 }
 
 /** Checks the user's second factor again (A4: finalising needs it). */
@@ -169,10 +173,8 @@ export class ReportService {
     const mine = all.find((r) => r.physician_id === actor.userId) ?? (this.isTranscriptionist(actor, study.facility_id) ? all.find((r) => r.status === 'draft' && r.created_by === actor.userId) : undefined);
     const independent = (r: ReportRow): boolean => r.reading_role === 'first' || r.reading_role === 'second';
     const bothDone = all.filter(independent).length === 2 && all.filter(independent).every((r) => r.status === 'final');
-    const others = all.filter((r) => r !== mine).filter((r) => {
-      if (mine && independent(mine) && independent(r) && !bothDone) return false;
-      return true;
-    });
+    // An independent read is seen only by its own author until both reads are final (W9).
+    const others = all.filter((r) => r !== mine).filter((r) => !independent(r) || bothDone || r.physician_id === actor.userId || r.created_by === actor.userId);
     const [mineView] = mine ? await this.views([mine], (r) => this.maySeeDraft(actor, r)) : [null];
     const otherViews = await this.views(others, (r) => this.maySeeDraft(actor, r) || (r.reading_role !== 'single' && r.status === 'final'));
     const priorRows = await this.repo.priorReports(study.patient_ref, study.id, 10);
@@ -220,11 +222,13 @@ export class ReportService {
     } else {
       throw new AppError('forbidden', 'only physicians and transcriptionists write reports');
     }
-    const existing = (await this.repo.reportsOfStudy(study.id)).find((r) => r.physician_id === physicianId || (r.reading_role === 'single' && r.status === 'draft'));
+    const reports = await this.repo.reportsOfStudy(study.id);
+    const existing = reports.find((r) => r.physician_id === physicianId || (r.reading_role === 'single' && r.status === 'draft'));
     if (existing) {
       if (existing.physician_id !== physicianId) throw new AppError('conflict', 'another physician is already reporting this study');
       return (await this.views([existing], () => true))[0]!;
     }
+    const role = await this.readingRole(study.id, physicianId, reports);
     const templateId = b.templateId === undefined || b.templateId === null ? null : v.text(b.templateId, 'templateId', 64);
     await this.ensureTemplates();
     const template = templateId ? await this.repo.template(templateId) : undefined;
@@ -239,7 +243,7 @@ export class ReportService {
       study_uid: study.study_uid,
       facility_id: study.facility_id,
       patient_ref: study.patient_ref,
-      reading_role: 'single',
+      reading_role: role,
       physician_id: physicianId,
       status: 'draft',
       sections: JSON.stringify(base),
@@ -264,7 +268,7 @@ export class ReportService {
           object: { type: 'report', id: row.id },
           facilityId: study.facility_id,
           patientRef: study.patient_ref,
-          details: { study: study.study_uid, physician: physicianId, proxy: physicianId !== actor.userId, template: templateId },
+          details: { study: study.study_uid, physician: physicianId, proxy: physicianId !== actor.userId, template: templateId, readingRole: row.reading_role },
         });
       });
     } catch (err) {
@@ -274,6 +278,25 @@ export class ReportService {
     // Issuing a new physician's certificate takes a moment: do it now, not when they sign.
     this.deps.signer.prepare?.(physicianId).catch(() => undefined);
     return (await this.views([row], () => true))[0]!;
+  }
+
+  /**
+   * The place of a physician's report (W9): `single`, or in a double reading the first or
+   * second independent reader (the worklist claim decided which), or the arbiter, who reads
+   * only where the two independent reads disagree.
+   */
+  private async readingRole(studyId: string, physicianId: string, reports: ReportRow[]): Promise<ReportRow['reading_role']> {
+    const item = await this.deps.workflow.itemOfStudy(studyId);
+    if (item?.reading_mode !== 'double') return 'single';
+    if (item.first_reader === physicianId) return 'first';
+    if (item.second_reader === physicianId) return 'second';
+    if (item.arbiter === physicianId) {
+      const reads = reports.filter((r) => r.reading_role === 'first' || r.reading_role === 'second');
+      if (reads.length < 2 || reads.some((r) => r.status !== 'final')) throw new AppError('conflict', 'the arbiter reads once both independent reads are final');
+      if (reads[0]!.assessment === reads[1]!.assessment) throw new AppError('conflict', 'the two independent reads agree: no arbiter is needed');
+      return 'arbiter';
+    }
+    throw new AppError('conflict', 'claim the study on the worklist first: the claim decides your place in the double reading');
   }
 
   /**
@@ -332,6 +355,8 @@ export class ReportService {
     if (rev !== r.revision) throw new AppError('conflict', 'the draft was changed meanwhile; reload it before finalising');
     const sections = JSON.parse(r.sections) as ReportSections;
     if (!sections.findings.trim() && !sections.impression.trim()) throw new AppError('unprocessable', 'a report needs findings or an impression before it is finalised');
+    const independent = r.reading_role === 'first' || r.reading_role === 'second';
+    if (independent && !r.assessment) throw new AppError('unprocessable', 'a double reading needs your assessment (negative, benign, probably-benign, suspicious, malignant) before it is finalised');
     const study = (await this.repo.studyById(this.deps.db, r.study_id))!;
     await this.assertMaySign(actor, r, study, b.totp);
     const at = this.iso();
@@ -339,7 +364,23 @@ export class ReportService {
     await this.deps.db.transaction().execute(async (trx) => {
       const moved = await this.repo.updateReportIf(trx, r.id, { status: 'draft', revision: rev }, { status: 'final', current_version: 1, location, revision: rev + 1, updated_at: at });
       if (!moved) throw new AppError('conflict', 'the draft was changed meanwhile; reload it before finalising');
-      await this.commitVersion(trx, actor, r, version, 'report.finalise');
+      if (!independent) return this.commitVersion(trx, actor, r, version, 'report.finalise');
+      // Double reading (W9): an independent read is delivered only when the other read is final
+      // and agrees; until then, or where they disagree, the study waits (for the other reader or
+      // the arbiter) and nothing leaves Enkaku.
+      const other = (await this.repo.reportsOfStudy(r.study_id, trx)).find((o) => o.id !== r.id && (o.reading_role === 'first' || o.reading_role === 'second'));
+      const outcome = !other || other.status !== 'final' ? 'awaiting-other-reader' : other.assessment === r.assessment ? 'concordant' : 'discordant';
+      if (outcome === 'concordant') return this.commitVersion(trx, actor, r, version, 'report.finalise', { doubleReading: outcome, otherReport: other!.id });
+      await this.repo.insertVersion(trx, version);
+      await this.deps.workflow.endClaim(trx, r.study_id, 'preliminary', r.id);
+      await this.deps.audit.append(trx, {
+        actor,
+        action: 'report.independent-read',
+        object: { type: 'report', id: r.id },
+        facilityId: r.facility_id,
+        patientRef: r.patient_ref,
+        details: { versionId: version.id, readingRole: r.reading_role, assessment: r.assessment, doubleReading: outcome, ...(other ? { otherReport: other.id } : {}) },
+      });
     });
     return (await this.views([(await this.repo.report(this.deps.db, r.id))!], () => true))[0]!;
   }
@@ -351,6 +392,9 @@ export class ReportService {
   async amend(actor: UserActor, reportId: string, input: unknown): Promise<ReportView> {
     const r = await this.report(actor, reportId);
     if (r.status !== 'final') throw new AppError('conflict', 'only a final report is corrected or amended; edit the draft instead');
+    if ((r.reading_role === 'first' || r.reading_role === 'second') && (await this.deps.workflow.itemOfStudy(r.study_id))?.status !== 'final') {
+      throw new AppError('conflict', 'an independent read of a double reading is not amended while the reading is open; the arbiter decides where the reads disagree');
+    }
     const b = v.body(input);
     const kind = b.kind === 'correction' || b.kind === 'addendum' ? b.kind : undefined;
     if (!kind) throw new AppError('bad_request', 'kind must be correction or addendum');
@@ -406,7 +450,7 @@ export class ReportService {
     };
   }
 
-  private async commitVersion(trx: Transaction<Database>, actor: UserActor, r: ReportRow, row: ReportVersionRow, action: string): Promise<void> {
+  private async commitVersion(trx: Transaction<Database>, actor: UserActor, r: ReportRow, row: ReportVersionRow, action: string, extra: Record<string, string> = {}): Promise<void> {
     await this.repo.insertVersion(trx, row);
     await this.deps.workflow.setStatus(trx, r.study_id, 'final', r.id);
     await this.deps.deliveries.enqueueDeliveries(trx, { facilityId: r.facility_id, versionId: row.id });
@@ -416,7 +460,7 @@ export class ReportService {
       object: { type: 'report', id: r.id },
       facilityId: r.facility_id,
       patientRef: r.patient_ref,
-      details: { version: row.version, versionId: row.id, kind: row.kind, canonicalSha256: row.canonical_sha256, pdfSha256: row.pdf_sha256, timestamp: row.timestamp_time, tsa: row.tsa },
+      details: { version: row.version, versionId: row.id, kind: row.kind, canonicalSha256: row.canonical_sha256, pdfSha256: row.pdf_sha256, timestamp: row.timestamp_time, tsa: row.tsa, readingRole: r.reading_role, ...extra },
     });
   }
 
@@ -438,7 +482,8 @@ export class ReportService {
       this.repo.certificationKinds(actor.userId, tokyoDate(this.now())),
       this.repo.aiFindings(study.study_uid),
     ]);
-    const others = (await this.repo.reportsOfStudy(study.id)).filter((o) => o.id !== r.id && o.reading_role !== 'single');
+    // The other readers of a double reading whose reads are done (W9: the final report names all three).
+    const others = (await this.repo.reportsOfStudy(study.id)).filter((o) => o.id !== r.id && o.reading_role !== 'single' && o.status === 'final');
     const otherNames = await this.repo.userNames(others.map((o) => o.physician_id));
     const roleName = { first: 'first-reader', second: 'second-reader', arbiter: 'arbiter' } as const;
     return {
@@ -604,7 +649,11 @@ export class ReportService {
   /** Attaches an AI result to a study (I1): shown to readers labelled as AI output, never a report by itself. */
   async addAiFinding(actor: Actor, studyUid: string, input: unknown): Promise<{ id: string }> {
     if (actor.kind === 'user' && !actor.grants.some((g) => PHYSICIAN_ROLES.includes(g.role))) throw new AppError('forbidden', 'AI results are attached by the AI system or a physician');
-    const study = await this.study(actor, studyUid);
+    if (actor.kind === 'token' && !actor.scopes.includes('ai:write')) throw new AppError('forbidden', 'the API token lacks the ai:write scope');
+    // An AI system's token attaches results to its own facility's studies only.
+    const found = actor.kind === 'token' ? await this.repo.study(String(studyUid), [actor.facilityId]) : await this.study(actor, studyUid);
+    if (!found) throw new AppError('not_found', 'no such study');
+    const study = found;
     if (actor.kind === 'user' && !this.isPhysician(actor, study.facility_id)) throw new AppError('forbidden', 'AI results are attached by the AI system or a physician');
     const b = v.body(input);
     const row = { id: randomUUID(), study_uid: study.study_uid, facility_id: study.facility_id, source: v.text(b.source, 'source', 200, true), text: v.text(b.text, 'text', 20_000, true), received_by: actor.kind === 'user' ? actor.userId : actor.kind, received_at: this.iso() };

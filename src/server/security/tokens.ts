@@ -9,7 +9,7 @@ import { AppError } from '../platform/errors.ts';
 import type { Actor } from '../platform/context.ts';
 
 /** Scopes a token can carry. */
-export const TOKEN_SCOPES = ['dicomweb:write', 'dicomweb:read', 'orders:write', 'orders:read'] as const;
+export const TOKEN_SCOPES = ['dicomweb:write', 'dicomweb:read', 'orders:write', 'orders:read', 'ai:write'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
 const TOKEN_RE = /^enk_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;

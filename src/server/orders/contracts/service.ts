@@ -32,6 +32,7 @@ function termsOf(row: FacilityContract): FacilityContractTerms {
     delivery: { route: row.delivery_route as FacilityContractTerms['delivery']['route'], transcriptionConfirmer: row.transcription_confirmer },
     onwardSharing: row.onward_sharing === 1,
     monitorCheckRequired: row.monitor_check_required === 1,
+    doubleReading: row.double_reading === 1,
     optOutNotice: row.opt_out_notice,
   };
 }
@@ -105,6 +106,7 @@ export class ContractService {
           transcription_confirmer: terms.delivery.transcriptionConfirmer,
           onward_sharing: terms.onwardSharing ? 1 : 0,
           monitor_check_required: terms.monitorCheckRequired ? 1 : 0,
+          double_reading: terms.doubleReading ? 1 : 0,
           opt_out_notice: terms.optOutNotice,
           version,
           updated_at: now,

@@ -20,10 +20,13 @@ export const DEFAULT_TERMS: Readonly<FacilityContractTerms> = Object.freeze<Faci
   delivery: { route: 'manual', transcriptionConfirmer: '依頼医' },
   onwardSharing: false,
   monitorCheckRequired: false,
+  doubleReading: false,
   optOutNotice: '',
 });
 
-const FIELDS = ['scope', 'dueMinutes', 'retentionDays', 'contactLadder', 'delivery', 'onwardSharing', 'monitorCheckRequired', 'optOutNotice'] as const;
+const FIELDS = ['scope', 'dueMinutes', 'retentionDays', 'contactLadder', 'delivery', 'onwardSharing', 'monitorCheckRequired', 'doubleReading', 'optOutNotice'] as const;
+/** Terms added later: absent in a request means their default. */
+const OPTIONAL: readonly string[] = ['doubleReading'];
 const ROUTES: readonly DeliveryRoute[] = ['hl7', 'fhir', 'manual'];
 /** A year: the longest due time that still means something. */
 const MAX_DUE_MINUTES = 525_600;
@@ -71,7 +74,7 @@ export function validateTerms(body: unknown): FacilityContractTerms {
   const b = object(body, 'the contract');
   const unknown = Object.keys(b).filter((k) => !(FIELDS as readonly string[]).includes(k));
   if (unknown.length) bad(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the contract has ${FIELDS.join(', ')}`);
-  for (const f of FIELDS) if (!(f in b)) bad(`${f} is required`);
+  for (const f of FIELDS) if (!(f in b) && !OPTIONAL.includes(f)) bad(`${f} is required`);
 
   const scope = object(b.scope, 'scope');
   const modalities = [...new Set(list(scope.modalities, 'scope.modalities', 64).map((m, i) => text(m, `scope.modalities[${i}]`, 1, 16).toUpperCase()))];
@@ -120,6 +123,8 @@ export function validateTerms(body: unknown): FacilityContractTerms {
     delivery: { route, transcriptionConfirmer },
     onwardSharing: bool(b.onwardSharing, 'onwardSharing'),
     monitorCheckRequired: bool(b.monitorCheckRequired, 'monitorCheckRequired'),
+    // Optional for clients written before double reading existed: absent means single reading.
+    doubleReading: b.doubleReading === undefined ? false : bool(b.doubleReading, 'doubleReading'),
     optOutNotice: text(b.optOutNotice, 'optOutNotice (the notice about external storage given to patients, S1)', 1, 8000, true),
   };
 }

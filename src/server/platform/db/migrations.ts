@@ -709,6 +709,13 @@ const m014Accession: Migration = {
   },
 };
 
+/** Screening contracts read every study twice (W9): a term of the facility contract. */
+const m019DoubleReading: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('facility_contracts').addColumn('double_reading', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -733,4 +740,5 @@ export const migrations: Record<string, Migration> = {
   '017_delivery': deliveryMigration,
   // Reports, signed versions, templates and AI findings (reports).
   '018_reports': reportsMigration,
+  '019_contract_double_reading': m019DoubleReading,
 };

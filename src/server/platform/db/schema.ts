@@ -321,6 +321,8 @@ export interface FacilityContractTable {
   onward_sharing: number;
   /** 1 when a reader must pass the daily monitor check before reading this facility's studies. */
   monitor_check_required: number;
+  /** 1 when studies are double read (screening, W9); migration 019. */
+  double_reading: number;
   /** The opt-out notice (external storage and sharing) the facility shows its patients (S1). */
   opt_out_notice: string;
   version: number;

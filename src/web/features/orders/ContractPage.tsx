@@ -28,6 +28,7 @@ function termsOf(c: FacilityContractView): FacilityContractTerms {
     delivery: { ...c.delivery },
     onwardSharing: c.onwardSharing,
     monitorCheckRequired: c.monitorCheckRequired,
+    doubleReading: c.doubleReading ?? false,
     optOutNotice: c.optOutNotice,
   };
 }
@@ -260,6 +261,13 @@ function ContractForm({ facilityId, contract, save }: { facilityId: string; cont
                 onChange={(e) => set('monitorCheckRequired', e.currentTarget.checked)}
                 disabled={termsLocked}
                 data-testid="contract-monitor-check"
+              />
+              <Checkbox
+                label={t('orders.contracts.doubleReading')}
+                checked={terms.doubleReading ?? false}
+                onChange={(e) => set('doubleReading', e.currentTarget.checked)}
+                disabled={termsLocked}
+                data-testid="contract-double-reading"
               />
               <Textarea label={t('orders.contracts.optOutNotice')} value={terms.optOutNotice} onChange={(e) => set('optOutNotice', e.currentTarget.value)} autosize minRows={2} disabled={termsLocked} data-testid="contract-opt-out-notice" />
             </Stack>
