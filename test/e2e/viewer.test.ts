@@ -231,7 +231,13 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
     assert.ok(afterDrag >= 10, `index ${afterDrag}`);
     await page.keyboard.press('PageUp');
     await until('viewport-slice-0', 'data-index', 'below', afterDrag);
-    await until('frame-quality-0', 'data-quality', 'is', 'lossless');
+    // When scrolling stops, the slice asked for is shown, and its lossless frame replaces the fast one.
+    await page.waitForFunction(() => {
+      const d = (globalThis as any).document;
+      const shown = d.querySelector('[data-testid=viewport-sop-0]')?.getAttribute('data-shown-index');
+      const wanted = d.querySelector('[data-testid=viewport-slice-0]')?.getAttribute('data-index');
+      return shown !== undefined && shown === wanted && d.querySelector('[data-testid=frame-quality-0]')?.getAttribute('data-quality') === 'lossless';
+    });
     assert.equal(await attr('viewport-sop-0', 'data-shown-index'), await attr('viewport-slice-0', 'data-index'));
   });
 
