@@ -10,12 +10,11 @@
  * - the source: `device.display` (else `method.text`), e.g. "LungCAD 3.2";
  * - the text: `valueString`, else `code.text` plus `interpretation[].text` and `note[].text`.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../../platform/context.ts';
-import { AppError, httpStatusOf } from '../../platform/errors.ts';
-import { FhirError, issueTypeOf, operationOutcome } from './outcome.ts';
+import { FhirError } from './outcome.ts';
+import { sendFhir, useFhirJson } from './plugin.ts';
 
-const FHIR_JSON = 'application/fhir+json';
 const UID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
 /** What an AI Observation says, as Enkaku keeps it. */
@@ -79,39 +78,14 @@ export interface AiFindingsFhirOptions {
   attach: (actor: Actor, finding: AiObservation) => Promise<{ id: string }>;
 }
 
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('content-type', `${FHIR_JSON}; charset=utf-8`).send(JSON.stringify(body));
-}
-
 /** `POST /fhir/R4/Observation` (register in an encapsulated plugin with prefix `/fhir/R4`). */
 export async function aiFindingsFhirPlugin(app: FastifyInstance, options: AiFindingsFhirOptions): Promise<void> {
-  app.removeAllContentTypeParsers();
-  for (const type of [FHIR_JSON, 'application/json']) {
-    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new FhirError(400, [{ code: 'structure', diagnostics: 'the body is not valid JSON' }]), undefined);
-      }
-    });
-  }
-  app.addContentTypeParser('*', (_req, _payload, done) => done(new FhirError(415, [{ code: 'not-supported', diagnostics: `send ${FHIR_JSON}` }]), undefined));
-  app.setErrorHandler(async (err, req, reply) => {
-    if (err instanceof FhirError) return send(reply, err.status, operationOutcome(err.issues));
-    if (err instanceof AppError) {
-      if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
-      return send(reply, httpStatusOf(err.code), operationOutcome([{ code: issueTypeOf(err.code), diagnostics: err.message }]));
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return send(reply, status, operationOutcome([{ code: 'invalid', diagnostics: (err as Error).message }]));
-    req.log.error({ err }, 'FHIR AI finding failed');
-    return send(reply, 500, operationOutcome([{ code: 'exception', severity: 'fatal', diagnostics: 'internal error' }]));
-  });
+  useFhirJson(app, { bodyLimit: 1024 * 1024, what: 'FHIR AI finding' });
   app.post('/Observation', async (req, reply) => {
     const actor = await options.authenticate(req, 'ai:write');
     const finding = aiObservationOf(req.body);
     const { id } = await options.attach(actor, finding);
     const body = { ...(req.body as Json), id, meta: { lastUpdated: new Date().toISOString() } };
-    return send(reply.header('location', `/fhir/R4/Observation/${id}`), 201, body);
+    return sendFhir(reply.header('location', `/fhir/R4/Observation/${id}`), 201, body);
   });
 }

@@ -41,3 +41,4 @@ export function fhirViewOfOrder(o: OrderDetail): FhirOrderView {
   };
 }
 export { diagnosticReportBundle, diagnosticReportStatus, readConfirmationOfCommunication, type DiagnosticReportBundleOptions, type FhirReadConfirmation } from './diagnostic-report.ts';
+export { FHIR_JSON_TYPE, sendFhir, useFhirJson } from './plugin.ts';

@@ -11,11 +11,10 @@
  *   `POST /api/deliveries/:id/confirmed`.
  * FHIR (`/fhir/R4`, a facility API token): `POST /fhir/R4/Communication`, the read confirmation.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FHIR_JSON, FhirError, operationOutcome } from '../../interop/fhir/index.ts';
-import { issueTypeOf } from '../../interop/fhir/outcome.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendFhir, useFhirJson } from '../../interop/fhir/index.ts';
 import type { Actor } from '../../platform/context.ts';
-import { AppError, httpStatusOf } from '../../platform/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import { receiveFhirReadConfirmation } from './confirmations.ts';
 import type { EndpointInput } from './endpoints.ts';
 import type { DeliveryService } from './service.ts';
@@ -65,42 +64,15 @@ export interface DeliveryFhirOptions {
   authenticate: (req: FastifyRequest, scope: 'orders:write') => Promise<Extract<Actor, { kind: 'token' }>>;
 }
 
-function send(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('content-type', `${FHIR_JSON}; charset=utf-8`).send(JSON.stringify(body));
-}
-
 /**
  * `POST /fhir/R4/Communication` (register inside an encapsulated plugin with prefix `/fhir/R4`,
  * next to the orders' FHIR plugin): FHIR JSON in, the Communication or an OperationOutcome out.
  */
 export async function deliveryFhirPlugin(app: FastifyInstance, options: DeliveryFhirOptions): Promise<void> {
-  app.removeAllContentTypeParsers();
-  for (const type of [FHIR_JSON, 'application/json', 'application/json+fhir']) {
-    app.addContentTypeParser(type, { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new FhirError(400, [{ code: 'structure', diagnostics: 'the body is not valid JSON' }]), undefined);
-      }
-    });
-  }
-  app.addContentTypeParser('*', (_req, _payload, done) => {
-    done(new FhirError(415, [{ code: 'not-supported', diagnostics: `send ${FHIR_JSON}` }]), undefined);
-  });
-  app.setErrorHandler(async (err, req, reply) => {
-    if (err instanceof FhirError) return send(reply, err.status, operationOutcome(err.issues));
-    if (err instanceof AppError) {
-      if (err.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
-      return send(reply, httpStatusOf(err.code), operationOutcome([{ code: issueTypeOf(err.code), diagnostics: err.message }]));
-    }
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return send(reply, status, operationOutcome([{ code: 'invalid', diagnostics: (err as Error).message }]));
-    req.log.error({ err }, 'FHIR read confirmation failed');
-    return send(reply, 500, operationOutcome([{ code: 'exception', severity: 'fatal', diagnostics: 'internal error' }]));
-  });
+  useFhirJson(app, { bodyLimit: 1024 * 1024, what: 'FHIR read confirmation' });
   app.post('/Communication', async (req, reply) => {
     const actor = await options.authenticate(req, 'orders:write');
     const communication = await receiveFhirReadConfirmation(options.service, actor, req.body);
-    return send(reply, 200, communication);
+    return sendFhir(reply, 200, communication);
   });
 }
