@@ -3,12 +3,15 @@
  * driven by playwright-core against a real `enkaku serve`, with a synthetic CT study and
  * its prior sent over STOW-RS with a facility token.
  *
- * A reader (radiologist and management physician at the reading provider) registers a
- * terminal that requires the daily check, chooses it, is refused the viewer until the
- * check is recorded, and sees TG18-QC and SMPTE pixel for pixel at 1:1; then opens the study, scrolls, changes the window, shows it at 1:1 (the
- * pixels on screen are the server's rendered pixels), measures the liver in HU on the
- * server, compares with the prior scrolling in step, and the browser is shown to keep no
- * DICOM and no image (Cache Storage, IndexedDB, service workers, response headers).
+ * A reader (radiologist and management physician at the reading provider) registers on the
+ * QC page a terminal that requires the daily check, edits it, registers and retires a spare
+ * one, records constancy tests whose verdict the server gives (one failing grade 1A, one
+ * passing), chooses the terminal, is refused the viewer until the check is recorded, and sees
+ * TG18-QC and SMPTE pixel for pixel at 1:1; then opens the study, scrolls, changes the
+ * window, shows it at 1:1 (the pixels on screen are the server's rendered pixels), measures
+ * the liver in HU on the server, compares with the prior scrolling in step, plays a
+ * multi-frame object in cine at a chosen rate and stops it, and the browser is shown to keep
+ * no DICOM and no image (Cache Storage, IndexedDB, service workers, response headers).
  * Screenshots go to `test-artifacts/viewer/` (or `$ENKAKU_E2E_SHOTS`).
  */
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +22,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { SAMPLE_PATIENTS, writeSeries } from '../../src/server/archive/dicom/synthetic.ts';
+import { buildFileMeta } from '../../src/server/archive/dicom/filemeta.ts';
+import { newUid, SAMPLE_PATIENTS, writeSeries } from '../../src/server/archive/dicom/synthetic.ts';
+import { writeElements, type FixtureElement } from '../../src/server/archive/render/test-fixtures.ts';
+import { jndOfLuminance, luminanceOfJnd } from '../../src/server/quality/gsdf.ts';
 import { STRICT, childEnv, freePort, startServer, testConfig, type ServerProcess } from '../helpers.ts';
 import { CHROMIUM, addUser, dicomFiles, enkakuCli, firstLogin, launchChromium, stow } from './browser.ts';
 
@@ -31,6 +37,75 @@ const CURRENT_SLICES = 41;
 const PRIOR_SLICES = 20;
 /** Slice 25 of the current study (t = 0.625) shows the phantom's liver (62 HU) at its largest. */
 const LIVER_SLICE = 25;
+/** The multi-frame object played in cine: its frames and its own Frame Time (0018,1063). */
+const CINE_FRAMES = 24;
+const CINE_FRAME_TIME_MS = 50;
+/** The cine rate chosen in the toolbar (the object's own would be 20 per second). */
+const CINE_FPS = 10;
+
+/**
+ * A multi-frame grayscale byte secondary capture (PS3.3 A.8.3) of `frames` 128×128 frames,
+ * each with a bright square at a place of its own, and a Frame Time so that the object has a
+ * cine rate of its own. Written with the rendering tests' element writer (explicit VR little
+ * endian); VRs the writer's type does not list (PN, DA, TM, SH) are written as text like LO.
+ */
+function multiFrameFile(studyUid: string, frames: number, frameTimeMs: number): Buffer {
+  const sopClass = '1.2.840.10008.5.1.4.1.1.7.2';
+  const sop = newUid();
+  const size = 128;
+  const pixels = new Uint8Array(frames * size * size);
+  for (let f = 0; f < frames; f++) {
+    const x0 = 8 + ((f * 4) % 96);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const inSquare = x >= x0 && x < x0 + 24 && y >= 52 && y < 76;
+        pixels[f * size * size + y * size + x] = inSquare ? 230 : 20 + ((x + y) & 31);
+      }
+    }
+  }
+  const text = (tag: number, vr: string, value: string): FixtureElement => [tag, vr as 'LO', value];
+  const patient = SAMPLE_PATIENTS[3]!;
+  const elements: FixtureElement[] = [
+    [0x00080016, 'UI', sopClass],
+    [0x00080018, 'UI', sop],
+    text(0x00080020, 'DA', '20250201'),
+    text(0x00080030, 'TM', '101500'),
+    text(0x00080050, 'SH', 'CINE0001'),
+    [0x00080060, 'CS', 'XA'],
+    [0x00081030, 'LO', 'Cine'],
+    text(0x00100010, 'PN', patient.name.alphabetic),
+    [0x00100020, 'LO', patient.id],
+    text(0x00100030, 'DA', patient.birthDate),
+    [0x00100040, 'CS', patient.sex],
+    [0x00181063, 'DS', String(frameTimeMs)],
+    [0x0020000d, 'UI', studyUid],
+    [0x0020000e, 'UI', newUid()],
+    text(0x00200010, 'SH', '1'),
+    [0x00200011, 'IS', '1'],
+    [0x00200013, 'IS', '1'],
+    [0x00280002, 'US', [1]],
+    [0x00280004, 'CS', 'MONOCHROME2'],
+    [0x00280008, 'IS', String(frames)],
+    [0x00280010, 'US', [size]],
+    [0x00280011, 'US', [size]],
+    [0x00280100, 'US', [8]],
+    [0x00280101, 'US', [8]],
+    [0x00280102, 'US', [7]],
+    [0x00280103, 'US', [0]],
+    [0x7fe00010, 'OB', pixels],
+  ];
+  return Buffer.concat([buildFileMeta(sopClass, sop, '1.2.840.10008.1.2.1'), writeElements(elements)]);
+}
+
+/**
+ * Photometer readings of a display that follows the GSDF exactly between Lmin and Lmax with
+ * ambient light Lamb (PS3.14 §7: J linear in the driving level), at the TG18-LN levels.
+ */
+function gsdfReadings(lmin: number, lmax: number, lamb: number, levels: number[]): number[] {
+  const jLo = jndOfLuminance(lmin + lamb);
+  const jHi = jndOfLuminance(lmax + lamb);
+  return levels.map((d) => luminanceOfJnd(jLo + (d / 255) * (jHi - jLo)) - lamb);
+}
 
 interface Seen {
   url: string;
@@ -56,6 +131,7 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
   let skipReason = '';
   let studyUid = '';
   let priorUid = '';
+  const cineStudyUid = newUid();
   const seen: Seen[] = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-viewer-e2e-'));
 
@@ -86,6 +162,9 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
     base = `http://127.0.0.1:${t.config.http.port}`;
     await stow(base, token, await dicomFiles(path.join(tmp, 'current')));
     await stow(base, token, await dicomFiles(path.join(tmp, 'prior')));
+    const cineFile = path.join(tmp, 'cine.dcm');
+    fs.writeFileSync(cineFile, multiFrameFile(cineStudyUid, CINE_FRAMES, CINE_FRAME_TIME_MS));
+    await stow(base, token, [cineFile]);
 
     browser = await launchChromium();
     // Device scale factor 1: one CSS pixel is one device pixel, so screenshots hold device pixels.
@@ -135,19 +214,104 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
       [testId, name, op, String(value)] as const,
     );
 
+  /** Fills the terminal form (register or edit) with the given fields. */
+  const fillTerminal = async (f: Partial<Record<'name' | 'location' | 'model' | 'serial' | 'lmax' | 'lmin' | 'lamb' | 'accepted', string>> & { grade?: string }) => {
+    for (const [k, v] of Object.entries(f)) {
+      if (k === 'grade') await page.getByTestId('qc-form-grade').selectOption(v);
+      else await page.getByTestId(`qc-form-${k}`).fill(v);
+    }
+  };
+  const terminalRow = (name: string) => page.locator(`[data-testid=qc-admin-row][data-name="${name}"]`);
+
+  test('monitor QC: terminals are registered, edited and retired on the page', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    await page.getByTestId('nav-qc').click();
+    await page.getByTestId('qc-no-terminals').waitFor();
+    // The management physician registers the reading room's terminal: grade 1A, acceptance values, the provider's.
+    await page.getByTestId('qc-admin-register').click();
+    await page.getByTestId('qc-terminal-form').waitFor();
+    // Lmax below Lmin is caught on the page before anything is sent.
+    await fillTerminal({ name: '読影室1', location: '読影室（仮）', model: 'EIZO RX360', serial: 'E2E-1', grade: '1A', lmax: '0.5', lmin: '0.6', lamb: '0.2', accepted: '2025-01-06' });
+    await page.getByTestId('qc-form-submit').click();
+    await page.getByText('Lmax は Lmin より大きくしてください').waitFor();
+    await fillTerminal({ lmax: '420' });
+    assert.equal(await page.getByTestId('qc-form-owner').inputValue(), '', 'the reading provider by default');
+    assert.equal(await page.getByTestId('qc-form-profile').inputValue(), 'gsdf');
+    await page.getByTestId('qc-form-require-daily').check();
+    await page.getByTestId('qc-form-submit').click();
+    await page.getByTestId('qc-terminal-form').waitFor({ state: 'detached' });
+    const row = terminalRow('読影室1');
+    await row.waitFor();
+    const rowText = await row.innerText();
+    for (const part of ['EIZO RX360', 'E2E-1', '1A', 'Lmax 420 / Lmin 0.6 cd/m²（環境光 0.2）', '2025-01-06', '読影施設（受託側）', 'GSDF', '日常点検が読影の条件', '使用中']) {
+      assert.ok(rowText.includes(part), `${part} in ${rowText}`);
+    }
+    // Edited: the location.
+    await row.getByTestId('qc-admin-edit').click();
+    assert.equal(await page.getByTestId('qc-form-lmax').inputValue(), '420');
+    await fillTerminal({ location: '読影室' });
+    await page.getByTestId('qc-form-submit').click();
+    await page.getByTestId('qc-terminal-form').waitFor({ state: 'detached' });
+    await page.waitForFunction(() => !(globalThis as any).document.querySelector('[data-testid=qc-admin-row][data-name="読影室1"]')?.textContent.includes('（仮）'));
+    // A spare terminal is registered and retired: it stays listed, and cannot be chosen for reading.
+    await page.getByTestId('qc-admin-register').click();
+    await fillTerminal({ name: '予備端末', model: 'JVC CL-S500', serial: 'E2E-2', grade: '2', lmax: '250', lmin: '1', lamb: '0.5', accepted: '2024-04-01' });
+    await page.getByTestId('qc-form-submit').click();
+    await page.getByTestId('qc-terminal-form').waitFor({ state: 'detached' });
+    await terminalRow('予備端末').getByTestId('qc-admin-retire').click();
+    await page.getByTestId('qc-retire-confirm').click();
+    await page.locator('[data-testid=qc-admin-row][data-name="予備端末"][data-active=false]').waitFor();
+    const choices = await page.getByTestId('qc-terminal-select').locator('option').allInnerTexts();
+    assert.ok(choices.some((c) => c.startsWith('読影室1 — 読影室 (EIZO RX360, 1A)')), choices.join(' | '));
+    assert.ok(!choices.some((c) => c.includes('予備端末')), 'a retired terminal is not offered');
+    await page.screenshot({ path: path.join(SHOTS, 'qc-terminals.png'), fullPage: true });
+  });
+
+  test('monitor QC: a constancy test is recorded with its numbers and judged against grade 1A', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const levels = Array.from({ length: 18 }, (_, i) => i * 15);
+    const record = async (readings: number[], lmax = '') => {
+      for (let i = 0; i < readings.length; i++) await page.getByTestId(`qc-constancy-lum-${i}`).fill(readings[i]!.toPrecision(5));
+      await page.getByTestId('qc-constancy-lmax').fill(lmax);
+      await page.getByTestId('qc-constancy-submit').click();
+    };
+    await terminalRow('読影室1').getByTestId('qc-admin-constancy').click();
+    await page.getByTestId('qc-constancy-form').waitFor();
+    for (let i = 0; i < 18; i++) assert.equal(await page.getByTestId(`qc-constancy-ddl-${i}`).inputValue(), String(levels[i]), 'the TG18-LN levels');
+    assert.equal(await page.getByTestId('qc-constancy-lamb').inputValue(), '0.2', "the terminal's ambient luminance");
+    // The display has dimmed to 300 cd/m²: below the grade 1A minimum of 350 and 29 % under the acceptance value.
+    await record(gsdfReadings(0.43, 300, 0.2, levels));
+    const result = page.getByTestId('qc-constancy-result');
+    await page.locator('[data-testid=qc-constancy-result][data-passed=false]').waitFor();
+    const item = (name: string) => result.locator(`[data-testid=qc-constancy-item][data-item="${name}"]`);
+    assert.equal(await item('lmax').getAttribute('data-pass'), 'false');
+    assert.match(await item('lmax').innerText(), /最大輝度 Lmax\s+300 cd\/m²（基準 350 cd\/m² 以上）\s+不合格/);
+    assert.equal(await item('lmax-change').getAttribute('data-pass'), 'false');
+    assert.match(await item('lmax-change').innerText(), /-29%（基準 ±10% 以内）/);
+    assert.match(await result.innerText(), /不合格: グレード 1A の基準を満たしていない項目があります。/);
+    await page.screenshot({ path: path.join(SHOTS, 'qc-constancy-failed.png'), fullPage: true });
+    // After recalibration it follows the GSDF from 0.6 to 420 cd/m² again: every item passes.
+    // Lmax is left empty: the reading at the highest level is used.
+    await record(gsdfReadings(0.6, 420, 0.2, levels));
+    await page.locator('[data-testid=qc-constancy-result][data-passed=true]').waitFor();
+    for (const name of ['lmax', 'luminance-ratio', 'contrast-response', 'lmax-change']) assert.equal(await item(name).getAttribute('data-pass'), 'true', name);
+    assert.match(await item('lmax').innerText(), /420 cd\/m²（基準 350 cd\/m² 以上）/);
+    assert.match(await item('luminance-ratio').innerText(), /525（基準 250 以上）/);
+    assert.match(await item('contrast-response').innerText(), /^コントラスト応答 κδ\s+0(\.\d+)?%（基準 ±10% 以内）/);
+    assert.match(await result.innerText(), /合格: グレード 1A の基準を満たしています。/);
+    assert.match(await page.getByTestId('qc-constancy-next-due').innerText(), /次回の試験期限: \d{4}-\d{2}-\d{2}/);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-testid=qc-constancy-history-row]').length === 2);
+    assert.deepEqual(await page.locator('[data-testid=qc-constancy-history-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-passed'))), ['true', 'false']);
+    await page.screenshot({ path: path.join(SHOTS, 'qc-constancy-passed.png'), fullPage: true });
+    await page.getByTestId('qc-constancy-close').click();
+    await page.getByTestId('qc-constancy-form').waitFor({ state: 'detached' });
+  });
+
   test('monitor QC: the session terminal, the daily check, and TG18-QC and SMPTE pixel for pixel at 1:1', async (t) => {
     if (skipReason) return t.skip(skipReason);
-    // The management physician registers the terminal (there is no page for it yet).
-    const session = (await (await page.request.get(`${base}/api/session`)).json()) as { csrfToken: string };
-    const registered = await page.request.post(`${base}/api/terminals`, {
-      headers: { 'x-csrf-token': session.csrfToken },
-      data: { name: '読影室1', location: '読影室', displayModel: 'EIZO RX360', displaySerial: 'E2E-1', grade: '1A', lmax: 420, lmin: 0.6, lamb: 0.2, acceptanceTestedOn: '2025-01-06', facilityId: null, profile: 'gsdf', requireDailyCheck: true },
-    });
-    assert.equal(registered.status(), 201, await registered.text());
-
     await page.getByTestId('nav-qc').click();
     const select = page.getByTestId('qc-terminal-select');
-    await select.selectOption({ index: 1 });
+    await select.selectOption({ label: '読影室1 — 読影室 (EIZO RX360, 1A)' });
     await page.getByTestId('qc-terminal-bind').click();
     await page.getByTestId('qc-status').waitFor();
     assert.match((await attr('qc-session-profile', 'data-profile')) ?? '', /GSDF/);
@@ -400,6 +564,74 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
     assert.match(slices[0]!, /位置 17\.5 mm/);
     assert.match(slices[1]!, /位置 17\.5 mm/);
     await page.screenshot({ path: path.join(SHOTS, 'viewer-prior-side-by-side.png') });
+  });
+
+  test('cine plays a multi-frame object at the chosen rate, frame after frame on screen, and stops', async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    await page.goto(`${base}/viewer/studies/${encodeURIComponent(cineStudyUid)}`);
+    await until('viewport-sop-0', 'data-frame', 'is', '1');
+    assert.equal(await attr('viewport-slice-0', 'data-count'), String(CINE_FRAMES), 'one stack item per frame');
+    // The object's own rate (Frame Time 50 ms) until the reader chooses another.
+    const rate = page.getByTestId('cine-rate');
+    assert.equal(await rate.getAttribute('data-fps'), String(1000 / CINE_FRAME_TIME_MS));
+    await rate.selectOption(String(CINE_FPS));
+    await until('cine-rate', 'data-fps', 'is', CINE_FPS);
+    // Every change of the frame asked for (data-index) and of the frame on screen (data-frame), timed in the page.
+    await page.evaluate(() => {
+      const doc = (globalThis as any).document;
+      const w = globalThis as any;
+      w.__cine = [];
+      const slice = doc.querySelector('[data-testid=viewport-slice-0]');
+      const sop = doc.querySelector('[data-testid=viewport-sop-0]');
+      w.__cineObserver = new w.MutationObserver(() => {
+        w.__cine.push({ t: w.performance.now(), index: Number(slice.getAttribute('data-index')), frame: Number(sop.getAttribute('data-frame')) });
+      });
+      w.__cineObserver.observe(slice, { attributes: true, attributeFilter: ['data-index'] });
+      w.__cineObserver.observe(sop, { attributes: true, attributeFilter: ['data-frame'] });
+    });
+    type Sample = { t: number; index: number; frame: number };
+    const samples = () => page.evaluate(() => (globalThis as any).__cine as Array<{ t: number; index: number; frame: number }>);
+    const now = () => page.evaluate(() => (globalThis as any).performance.now() as number);
+    const started = await now();
+    await page.getByTestId('cine').click();
+    await page.getByTestId('cine-state-0').waitFor();
+    assert.equal(await attr('cine-state-0', 'data-fps'), String(CINE_FPS));
+    assert.equal(await page.getByTestId('cine-state-0').innerText(), `シネ再生中 ${CINE_FPS} fps`);
+    await page.waitForTimeout(3500);
+    await page.screenshot({ path: path.join(SHOTS, 'viewer-cine.png') });
+    await page.getByTestId('cine').click();
+    const stopped = await now();
+    await page.getByTestId('cine-state-0').waitFor({ state: 'detached' });
+    const playing: Sample[] = (await samples()).filter((x) => x.t >= started && x.t <= stopped);
+    // The rate: index steps over the span between the first and the last step, after the first second.
+    const steps: Sample[] = [];
+    for (const x of playing) if (steps.length === 0 || steps[steps.length - 1]!.index !== x.index) steps.push(x);
+    const settled = steps.filter((x) => x.t >= steps[0]!.t + 1000);
+    assert.ok(settled.length >= 10, `${settled.length} frame steps after the first second`);
+    const fps = ((settled.length - 1) * 1000) / (settled[settled.length - 1]!.t - settled[0]!.t);
+    assert.ok(Math.abs(fps - CINE_FPS) <= CINE_FPS * 0.25, `cine ran at ${fps.toFixed(1)} frames per second, ${CINE_FPS} chosen`);
+    t.diagnostic(`cine: ${fps.toFixed(2)} frames per second with ${CINE_FPS} chosen`);
+    for (let i = 1; i < steps.length; i++) assert.equal(steps[i]!.index, (steps[i - 1]!.index + 1) % CINE_FRAMES, 'one frame forward at a time, in a loop');
+    // The screen follows: the frame shown changes with the steps, forward only (modulo the loop).
+    const shown: number[] = [];
+    for (const x of playing) if (x.frame && shown[shown.length - 1] !== x.frame) shown.push(x.frame);
+    assert.ok(shown.length >= 0.7 * steps.length, `${shown.length} frames shown for ${steps.length} steps`);
+    t.diagnostic(`cine: ${shown.length} frames shown on screen for ${steps.length} steps`);
+    for (let i = 1; i < shown.length; i++) {
+      const forward = (shown[i]! - shown[i - 1]! + CINE_FRAMES) % CINE_FRAMES;
+      assert.ok(forward >= 1 && forward <= 3, `frame ${shown[i - 1]} then ${shown[i]}`);
+    }
+    assert.ok(new Set(shown).size >= 0.7 * CINE_FRAMES, `${new Set(shown).size} of ${CINE_FRAMES} frames shown: the loop went round`);
+    // Stopped: the frame asked for stays put, and the screen settles on it.
+    const stopIndex = Number(await attr('viewport-slice-0', 'data-index'));
+    await page.waitForTimeout(1000);
+    assert.equal(Number(await attr('viewport-slice-0', 'data-index')), stopIndex, 'no step after the stop');
+    const late = (await samples()).filter((x) => x.t > stopped + 300 && x.index !== stopIndex);
+    assert.deepEqual(late, [], 'no frame change after the stop');
+    await until('viewport-sop-0', 'data-frame', 'is', stopIndex + 1);
+    await until('frame-quality-0', 'data-quality', 'is', 'lossless');
+    assert.equal(await page.getByTestId('cine').innerText(), 'シネ');
+    await page.evaluate(() => (globalThis as any).__cineObserver.disconnect());
   });
 
   test('nothing is stored by the browser and no DICOM reaches it', async (t) => {

@@ -15,8 +15,10 @@ import {
   jndOfLuminance,
   jndOfLuminancePublished,
   luminanceOfJnd,
+  nativeLuminance,
   type NativeResponse,
 } from './gsdf.ts';
+import { outputLutOf, type ProfileSource } from './display.ts';
 
 const close = (actual: number, expected: number, tolerance: number, what: string): void =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} is not within ${tolerance} of ${expected}`);
@@ -29,6 +31,42 @@ describe('GSDF formula (PS3.14 §7.1)', () => {
     close(luminanceOfJnd(1), 0.05, 0.00005, 'L(1)');
     // The formula interpolates Barten's model within 0.3 % of log10 L (§7.1); at j = 1023 it is 0.002 % low.
     close(luminanceOfJnd(1023), 3993.404, 3993.404 * 1e-4, 'L(1023)');
+  });
+
+  it('matches published values of the formula and of its inverse polynomial to their printed precision', () => {
+    // An independent implementation of PS3.14 §7.1 prints these in its documentation (colour-science,
+    // colour.models.eotf_DICOMGSDF and eotf_inverse_DICOMGSDF / oetf_DICOMGSDF examples):
+    // L(512) = 130.0652840… cd/m²; the published inverse gives j(130.065284012159790) = 511.9964806…
+    // and j(130.0662) / 1023 = 0.5004862….
+    // Printed truncated ("…"): the value lies between the printed digits and one unit of the last digit above.
+    const printed = (actual: number, digits: string, what: string): void => {
+      const low = Number(digits);
+      const unit = 10 ** -(digits.split('.')[1]?.length ?? 0);
+      assert.ok(actual >= low - 1e-12 && actual < low + unit, `${what}: ${actual} does not begin ${digits}…`);
+    };
+    printed(luminanceOfJnd(512), '130.0652840', 'L(512)');
+    printed(jndOfLuminancePublished(130.06528401215979), '511.9964806', 'published j(130.065284012159790)');
+    printed(jndOfLuminancePublished(130.0662) / 1023, '0.5004862', 'published j(130.0662) / 1023');
+    // The refined inverse lands on j = 512 itself, where the polynomial is 0.0035 JND off.
+    close(jndOfLuminance(130.06528401215979), 512, 1e-9, 'j(L(512))');
+  });
+
+  it('interpolates Barten\'s JND levels smoothly: L rises monotonically, and each JND is a small, slowly changing contrast step', () => {
+    // PS3.14 §7.1: the formula fits the 1023 luminance levels of Table B-1 within 0.3 % of log10 L,
+    // and Table B-1 rises by one JND per row: a threshold contrast ΔL/L of a few per cent at the
+    // bright end (Weber's law region) growing towards the dark end (de Vries-Rose region).
+    let previous = luminanceOfJnd(1);
+    let previousContrast = Infinity;
+    for (let j = 2; j <= 1023; j++) {
+      const l = luminanceOfJnd(j);
+      assert.ok(l > previous, `L(${j}) > L(${j - 1})`);
+      const contrast = (l - previous) / ((l + previous) / 2);
+      assert.ok(contrast > 0.004 && contrast < 0.1, `contrast per JND at j = ${j}: ${contrast}`);
+      // Contrast per JND falls with luminance over the whole range (no wiggles from the fit).
+      assert.ok(contrast <= previousContrast * (1 + 1e-3), `contrast per JND at j = ${j} does not fall: ${contrast} after ${previousContrast}`);
+      previous = l;
+      previousContrast = contrast;
+    }
   });
 
   it('reproduces the worked example of Annex D.2 (transmissive film, Table D.2-1)', () => {
@@ -197,6 +235,72 @@ describe('GSDF output LUT', () => {
       ['identityLut 100 entries', () => identityLut(100 as 256)],
     ];
     for (const [what, f] of bad) assert.throws(f, RangeError, what);
+  });
+});
+
+describe("a terminal's P-Value LUT (display profile gsdf)", () => {
+  /** TG18-LN levels of a display measured with a photometer: an LCD with an S-shaped native curve. */
+  const ln = Array.from({ length: 18 }, (_, i) => i * 15);
+  const sCurve = (lmin: number, lmax: number) => (d: number) => lmin + (lmax - lmin) * (0.5 - 0.5 * Math.cos(Math.PI * (d / 255) ** 1.3)) ** 1.1;
+  const terminals: Array<[string, ProfileSource]> = [
+    ['grade 1A, gamma 2.2 (the browser test terminal)', { profile: 'gsdf', lmin: 0.6, lmax: 420, lamb: 0.2, native: { kind: 'gamma', gamma: 2.2 } }],
+    ['grade 1B, gamma 2.4, bright room', { profile: 'gsdf', lmin: 0.9, lmax: 250, lamb: 1.5, native: { kind: 'gamma', gamma: 2.4 } }],
+    ['grade 2 consumer display, gamma 1.8, no ambient', { profile: 'gsdf', lmin: 0.35, lmax: 180, lamb: 0, native: { kind: 'gamma', gamma: 1.8 } }],
+    ['measured TG18-LN curve', { profile: 'gsdf', lmin: 0.5, lmax: 500, lamb: 0.3, native: { kind: 'measured', ddl: ln, luminance: ln.map(sCurve(0.5, 500)) } }],
+  ];
+
+  for (const [what, terminal] of terminals) {
+    it(`${what}: monotonic, from Lmin to Lmax, in equal JND steps`, () => {
+      const lut = outputLutOf(terminal)!;
+      assert.equal(lut.length, 256);
+      for (let p = 1; p < 256; p++) assert.ok(lut[p]! >= lut[p - 1]!, `P-Value ${p} reverses (${lut[p - 1]} → ${lut[p]})`);
+      // Luminance on screen (ambient included) and its JND index for each DDL.
+      const screen = [...nativeLuminance(terminal.native, terminal.lmin, terminal.lmax)].map((l) => l + terminal.lamb);
+      const jOfDdl = screen.map((l) => jndOfLuminance(l));
+      const jLo = jndOfLuminance(terminal.lmin + terminal.lamb);
+      const jHi = jndOfLuminance(terminal.lmax + terminal.lamb);
+      // The ends: P-Value 0 shows the measured Lmin (+ Lamb), the last P-Value the measured Lmax (+ Lamb).
+      close(screen[lut[0]!]!, terminal.lmin + terminal.lamb, 1e-9 * terminal.lmax, 'luminance of P-Value 0');
+      close(screen[lut[255]!]!, terminal.lmax + terminal.lamb, 1e-9 * terminal.lmax, 'luminance of P-Value 255');
+      // Every P-Value lands on the DDL nearest (in JND) to its equal-step target j(Lmin) + p·Δj: off by at
+      // most half the display's own JND step there, which is all an 8-bit DDL allows.
+      const step = (jHi - jLo) / 255;
+      const ddlStep = (d: number) => Math.max(d > 0 ? jOfDdl[d]! - jOfDdl[d - 1]! : 0, d < 255 ? jOfDdl[d + 1]! - jOfDdl[d]! : 0);
+      for (let p = 0; p < 256; p++) {
+        const d = lut[p]!;
+        const error = Math.abs(jOfDdl[d]! - (jLo + p * step));
+        assert.ok(error <= ddlStep(d) / 2 + 1e-9, `P-Value ${p}: DDL ${d} is ${error.toFixed(3)} JND from its target (half a DDL step: ${(ddlStep(d) / 2).toFixed(3)})`);
+      }
+      // Where the display's DDL steps are finer than the P-Value step, consecutive P-Values are equal
+      // JND steps one by one (within one DDL step); elsewhere equal over every run of 32 P-Values.
+      for (let p = 1; p < 256; p++) {
+        const local = Math.max(ddlStep(lut[p]!), ddlStep(lut[p - 1]!));
+        if (local >= step / 2) continue;
+        close(jOfDdl[lut[p]!]! - jOfDdl[lut[p - 1]!]!, step, local, `JND step from P-Value ${p - 1} to ${p}`);
+      }
+      const worstDdlStep = Math.max(...jOfDdl.slice(1).map((j, d) => j - jOfDdl[d]!));
+      for (let p = 0; p + 32 < 256; p += 32) close(jOfDdl[lut[p + 32]!]! - jOfDdl[lut[p]!]!, 32 * step, worstDdlStep, `JND increase over P-Values ${p}..${p + 32}`);
+    });
+  }
+
+  it('follows a change of the measured values: a dimmer Lmax gives a LUT that stops below the top DDL', () => {
+    const measured: ProfileSource = { profile: 'gsdf', lmin: 0.5, lmax: 500, lamb: 0.3, native: { kind: 'measured', ddl: ln, luminance: ln.map(sCurve(0.5, 500)) } };
+    const full = outputLutOf(measured)!;
+    const limited = outputLutOf({ ...measured, lmax: 350 })!;
+    assert.equal(full[255], 255);
+    const screen = [...nativeLuminance(measured.native, 0.5, 500)].map((l) => l + 0.3);
+    // Calibrated to 350 cd/m² on a 500 cd/m² display: the top P-Value drives the DDL nearest 350.3 cd/m² in JND.
+    const target = jndOfLuminance(350.3);
+    const nearest = screen.map((l, d) => [Math.abs(jndOfLuminance(l) - target), d] as const).sort((a, b) => a[0] - b[0])[0]![1];
+    assert.equal(limited[255], nearest);
+    assert.ok(limited[255]! < 255);
+    for (let p = 1; p < 256; p++) assert.ok(limited[p]! >= limited[p - 1]!);
+  });
+
+  it('is no LUT for profile none and the gamma 2.2 compensation for gamma22', () => {
+    const base = { lmin: 0.5, lmax: 300, lamb: 0.2, native: { kind: 'gamma' as const, gamma: 2.2 } };
+    assert.equal(outputLutOf({ ...base, profile: 'none' }), undefined);
+    assert.deepEqual(outputLutOf({ ...base, profile: 'gamma22' }), gammaLut(2.2));
   });
 });
 

@@ -53,8 +53,9 @@ export function canReadImages(user: Pick<SessionUser, 'grants'>): boolean {
 
 /**
  * Monitor QC (Q1): the physicians who read at a terminal record its daily check; system
- * administrators and the management physician look after the terminals.
+ * administrators and the management physician look after the terminals; the facility's
+ * technologists record its constancy tests.
  */
 export function canUseMonitorQc(user: Pick<SessionUser, 'grants'>): boolean {
-  return hasAnyRole(user, 'radiologist', 'management-physician', 'system-admin');
+  return hasAnyRole(user, 'radiologist', 'management-physician', 'system-admin', 'technologist');
 }

@@ -6,12 +6,12 @@
  */
 import { Button, Group, Loader, Text } from '@mantine/core';
 import { useEffect, useRef, useState } from 'react';
-import { useTranslation } from 'react-i18next';
 import { reportUnauthorized } from '../../api/client.ts';
 import { patternUrl } from './api.ts';
+import { useQcTranslation } from './i18n.ts';
 
 export function PatternView({ name, calibrated, onClose }: { name: string; calibrated: boolean; onClose: () => void }) {
-  const { t } = useTranslation();
+  const { t } = useQcTranslation();
   const [src, setSrc] = useState<{ url: string; width: number; height: number } | null>(null);
   const [error, setError] = useState<number | null>(null);
   const [dpr, setDpr] = useState(window.devicePixelRatio || 1);

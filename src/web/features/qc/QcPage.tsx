@@ -2,24 +2,29 @@
  * Monitor quality control (REQUIREMENTS Q1, Q2; JESRA X-0093, AAPM TG18): choose the
  * reading terminal this session runs on (its display profile is then applied to every
  * rendered image), see its status, show the test patterns pixel-exact at 1:1, and record
- * the daily visual check.
+ * the daily visual check. Managers register, change and retire terminals and record their
+ * constancy tests in the terminal register below (TerminalAdmin).
  */
 import { Alert, Badge, Button, Checkbox, Group, Loader, NativeSelect, Paper, SimpleGrid, Stack, Switch, Table, Text, Textarea, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { useTranslation } from 'react-i18next';
 import { DAILY_CHECK_ITEMS, QC_PATTERNS, type DailyCheckItem, type QcPatternName } from '../../../shared/api.ts';
 import { DateTime } from '../../ui/DateTime.tsx';
 import { ErrorAlert } from '../../ui/ErrorAlert.tsx';
 import { PageHeader } from '../../ui/PageHeader.tsx';
+import { useSessionUser } from '../auth/session.ts';
 import { useSessionTerminal } from '../viewer/serverApi.ts';
+import { canManageTerminals } from './access.ts';
 import { usePatterns, useBindTerminal, useRecordDailyCheck, useTerminals, useTerminalStatus } from './api.ts';
 import { PatternView } from './PatternView.tsx';
+import { TerminalAdmin } from './TerminalAdmin.tsx';
 import './qc.css';
+import { useQcTranslation } from './i18n.ts';
 
 const NO_ITEMS = Object.fromEntries(DAILY_CHECK_ITEMS.map((i) => [i, false])) as Record<DailyCheckItem, boolean>;
 
 export function QcPage() {
-  const { t } = useTranslation();
+  const { t } = useQcTranslation();
+  const user = useSessionUser();
   const terminals = useTerminals();
   const session = useSessionTerminal();
   const patterns = usePatterns();
@@ -60,7 +65,7 @@ export function QcPage() {
             </Title>
             {list.length === 0 ? (
               <Text size="sm" c="dimmed" data-testid="qc-no-terminals">
-                {t('qc.terminal.none')}
+                {canManageTerminals(user) ? t('qc.terminal.noneManager') : t('qc.terminal.none')}
               </Text>
             ) : (
               <Group align="flex-end" gap="sm">
@@ -212,6 +217,8 @@ export function QcPage() {
               </form>
             </Paper>
           ) : null}
+
+          <TerminalAdmin terminals={list} user={user} />
         </Stack>
       )}
       {showing ? <PatternView name={showing} calibrated={calibrated && !!boundId} onClose={() => setShowing(null)} /> : null}

@@ -1,7 +1,21 @@
-/** Reading terminals, their status and the daily visual check (`src/shared/api.ts`, Q1/Q2). */
+/**
+ * Reading terminals, their status, the daily visual check, registration and constancy tests
+ * (`src/shared/api.ts`, Q1/Q2).
+ */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { DailyCheck, DailyCheckRequest, QcPatternInfo, ReadingTerminal, SessionTerminal, TerminalStatus } from '../../../shared/api.ts';
-import { api } from '../../api/client.ts';
+import type {
+  ConstancyRequest,
+  ConstancyResult,
+  DailyCheck,
+  DailyCheckRequest,
+  FacilitySummary,
+  QcPatternInfo,
+  ReadingTerminal,
+  SessionTerminal,
+  TerminalInput,
+  TerminalStatus,
+} from '../../../shared/api.ts';
+import { api, ApiError } from '../../api/client.ts';
 import { isMissingRoute, SESSION_TERMINAL_KEY } from '../viewer/serverApi.ts';
 
 const enc = encodeURIComponent;
@@ -68,4 +82,63 @@ export function useRecordDailyCheck(terminalId: string | null | undefined) {
 /** The URL of a pattern's PNG; `calibrated` applies the session terminal's display profile. */
 export function patternUrl(name: string, calibrated: boolean): string {
   return `/api/qc/patterns/${enc(name)}${calibrated ? '?calibrated=1' : ''}`;
+}
+
+/**
+ * The facilities a terminal may belong to (`GET /api/admin/facilities`). Only system
+ * administrators and the provider's management physician may list them; for anyone else
+ * the answer is `null` and the form offers the facilities the terminals already name.
+ */
+export function useTerminalFacilities(enabled: boolean) {
+  return useQuery({
+    queryKey: ['admin', 'facilities'],
+    queryFn: async ({ signal }) => {
+      try {
+        return await api.get<FacilitySummary[]>('/api/admin/facilities', { signal });
+      } catch (error) {
+        if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return null;
+        throw error;
+      }
+    },
+    enabled,
+    staleTime: 5 * 60_000,
+  });
+}
+
+/** Registers a terminal (`POST /api/terminals`, managers only). */
+export function useRegisterTerminal() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: TerminalInput) => api.post<ReadingTerminal>('/api/terminals', input),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['terminals'] }),
+  });
+}
+
+/** Changes a terminal, or retires / reinstates it with `{ active }` (`PUT /api/terminals/:id`). */
+export function useUpdateTerminal() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, input }: { id: string; input: Partial<TerminalInput> }) => api.put<ReadingTerminal>(`/api/terminals/${enc(id)}`, input),
+    onSuccess: () =>
+      Promise.all([queryClient.invalidateQueries({ queryKey: ['terminals'] }), queryClient.invalidateQueries({ queryKey: SESSION_TERMINAL_KEY })]),
+  });
+}
+
+/** The constancy tests of a terminal, newest first. */
+export function useConstancyTests(terminalId: string | null) {
+  return useQuery({
+    queryKey: ['terminals', terminalId, 'constancy'],
+    queryFn: ({ signal }) => api.get<ConstancyResult[]>(`/api/terminals/${enc(terminalId!)}/constancy?limit=20`, { signal }),
+    enabled: !!terminalId,
+  });
+}
+
+/** Records a constancy test; the server judges it against the terminal's grade. */
+export function useRecordConstancy(terminalId: string | null) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (request: ConstancyRequest) => api.post<ConstancyResult>(`/api/terminals/${enc(terminalId!)}/constancy`, request),
+    onSuccess: () =>
+      Promise.all([queryClient.invalidateQueries({ queryKey: ['terminals'] }), queryClient.invalidateQueries({ queryKey: SESSION_TERMINAL_KEY })]),
+  });
 }

@@ -10,6 +10,9 @@ import type { ViewportController, ViewportSnapshot } from './controller.ts';
 import { WINDOW_PRESETS, presetsFor, type PresetId } from './presets.ts';
 import { TOOLS, type Tool } from './tools.ts';
 
+/** Cine rates the reader can choose, frames per second (besides the object's own). */
+export const CINE_RATES = [2, 5, 10, 15, 20, 30] as const;
+
 export type Layout = '1x1' | '1x2' | '2x2';
 export const LAYOUTS: readonly Layout[] = ['1x1', '1x2', '2x2'];
 
@@ -50,6 +53,8 @@ function toolbarState(s: ViewportSnapshot) {
     exact: s.fidelity === 'exact',
     interpolation: s.interpolation,
     cine: s.cine,
+    cineRateChoice: s.cineRateChoice,
+    cineRate: s.cineRate,
     count: s.count,
     windowCenter: s.window?.center,
     windowWidth: s.window?.width,
@@ -143,6 +148,19 @@ export function Toolbar(p: ToolbarProps) {
         <Button size="compact-xs" variant={snap?.cine ? 'filled' : 'default'} disabled={!multi} onClick={() => (ctrl?.cineRunning() ? ctrl.stopCine() : ctrl?.startCine())} data-testid="cine">
           {snap?.cine ? t('viewer.toolbar.cineStop') : t('viewer.toolbar.cine')}
         </Button>
+        <NativeSelect
+          size="xs"
+          disabled={!multi}
+          value={snap?.cineRateChoice === undefined ? '' : String(snap.cineRateChoice)}
+          onChange={(e) => ctrl?.setCineRate(e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value))}
+          data={[
+            { value: '', label: snap?.cineRateChoice === undefined ? t('viewer.toolbar.cineRateAutoIs', { fps: fmtFps(snap?.cineRate ?? 15) }) : t('viewer.toolbar.cineRateAuto') },
+            ...CINE_RATES.map((r) => ({ value: String(r), label: t('viewer.toolbar.cineRateFps', { fps: r }) })),
+          ]}
+          aria-label={t('viewer.toolbar.cineRate')}
+          data-testid="cine-rate"
+          data-fps={snap?.cineRate ?? ''}
+        />
         <Button size="compact-xs" variant={p.sync ? 'filled' : 'default'} onClick={p.onSync} data-testid="sync" aria-pressed={p.sync}>
           {t('viewer.toolbar.sync')}
         </Button>
@@ -176,6 +194,11 @@ export function Toolbar(p: ToolbarProps) {
 }
 
 /** A group of buttons of which one is chosen (lighter than a segmented control, which measures itself on every render). */
+/** A frame rate as shown: whole numbers plain, others to one decimal. */
+function fmtFps(fps: number): string {
+  return Number.isInteger(fps) ? String(fps) : fps.toFixed(1);
+}
+
 function Choice<V extends string>({ label, value, onChange, options }: { label: string; value: V; onChange: (v: V) => void; options: Array<{ value: V; label: string; testId: string }> }) {
   return (
     <Button.Group aria-label={label}>

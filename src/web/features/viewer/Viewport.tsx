@@ -360,7 +360,11 @@ function Overlay({ snap, props, isKey }: { snap: ViewportSnapshot | null; props:
             {snap.view.flipV ? ` ${t('viewer.overlay.flippedV')}` : ''}
           </div>
         ) : null}
-        {snap.cine ? <div data-testid={`cine-state-${index}`}>{t('viewer.overlay.cine')}</div> : null}
+        {snap.cine ? (
+          <div data-testid={`cine-state-${index}`} data-fps={snap.cineRate}>
+            {t('viewer.overlay.cineRate', { fps: Number.isInteger(snap.cineRate) ? snap.cineRate : snap.cineRate.toFixed(1) })}
+          </div>
+        ) : null}
       </div>
       <div className="enkaku-overlay-bl">
         <div className="enkaku-overlay-ratio" data-testid={`zoom-ratio-${index}`} data-scale={snap.scale} data-fidelity={snap.fidelity} data-dpr={snap.dpr}>

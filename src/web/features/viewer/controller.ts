@@ -28,6 +28,10 @@ import { renderedUrl } from './rendered.ts';
 export const SCROLL_IDLE_MS = 90;
 /** Fast frames fetched ahead in the scroll direction. */
 export const PREFETCH_AHEAD = 24;
+/** Cine rate when neither the reader nor the object gives one (frames per second). */
+export const DEFAULT_CINE_FPS = 15;
+/** The fastest cine the viewer plays (a display refreshes at about 60 Hz). */
+export const MAX_CINE_FPS = 60;
 
 export type ChangeSource = 'user' | 'sync' | 'cine' | 'load';
 
@@ -60,6 +64,10 @@ export interface ViewportSnapshot {
   errorStatus: number | undefined;
   displayProfile: string | null;
   cine: boolean;
+  /** The reader's cine rate in frames per second, or undefined for the object's own (Frame Time, else 15). */
+  cineRateChoice: number | undefined;
+  /** The rate cine plays (or would play) at, frames per second. */
+  cineRate: number;
   /** Image → canvas device pixels, and the canvas placement, for overlays. */
   matrix: Matrix | undefined;
   dpr: number;
@@ -123,6 +131,8 @@ export class ViewportController {
   private drawPending = 0;
   private notifyPending = 0;
   private cineTimer: number | undefined;
+  /** The rate the reader chose for cine (frames per second), or undefined for the object's own. */
+  private cineRateChoice: number | undefined;
   private displayProfile: string | null = null;
   private matrix: Matrix | undefined;
   private readonly listeners = new Set<(s: ViewportSnapshot) => void>();
@@ -374,12 +384,33 @@ export class ViewportController {
   // ---------------------------------------------------------------------------------------
   // Cine
 
-  /** Plays the stack in a loop at `fps` (default: the object's frame time, else 15 per second). */
+  /**
+   * The rate cine plays at, 1 to 60 frames per second: the reader's choice, else the object's
+   * Frame Time (0018,1063) or Cine Rate (0018,0040), else 15 per second.
+   */
+  cineRate(): number {
+    const frameTime = this.current()?.frameTimeMs;
+    const rate = this.cineRateChoice ?? (frameTime ? 1000 / frameTime : DEFAULT_CINE_FPS);
+    return Math.min(MAX_CINE_FPS, Math.max(1, rate));
+  }
+
+  /**
+   * Chooses the cine rate (frames per second; undefined goes back to the object's own). A
+   * running cine continues at the new rate.
+   */
+  setCineRate(fps: number | undefined): void {
+    this.cineRateChoice = fps !== undefined && Number.isFinite(fps) && fps > 0 ? Math.min(MAX_CINE_FPS, fps) : undefined;
+    if (this.cineTimer !== undefined) this.startCine();
+    else this.notify();
+  }
+
+  /** Plays the stack in a loop at `fps` when given (it becomes the chosen rate), else at {@link cineRate}. */
   startCine(fps?: number): void {
+    if (fps !== undefined) this.cineRateChoice = Math.min(MAX_CINE_FPS, Math.max(1, fps));
     this.stopCine();
     const n = this.stack.items.length;
     if (n < 2) return;
-    const rate = fps ?? (this.current()?.frameTimeMs ? 1000 / this.current()!.frameTimeMs! : 15);
+    const rate = this.cineRate();
     this.direction = 1;
     this.cineTimer = window.setInterval(() => {
       const next = (this.index + 1) % this.stack.items.length;
@@ -387,7 +418,7 @@ export class ViewportController {
       this.index = next;
       this.moved();
       this.onSliceChange?.('cine');
-    }, 1000 / Math.min(60, Math.max(1, rate)));
+    }, 1000 / rate);
     this.notify();
   }
 
@@ -635,6 +666,8 @@ export class ViewportController {
       errorStatus: this.errorSlot && this.errorSlot.slot === slot ? this.errorSlot.status : undefined,
       displayProfile: this.displayProfile,
       cine: this.cineTimer !== undefined,
+      cineRateChoice: this.cineRateChoice,
+      cineRate: this.cineRate(),
       matrix: this.matrix,
       dpr: this.dpr,
       offsetX: this.offsetX,
