@@ -261,6 +261,8 @@ const RULES: Record<string, Rule> = {
   'POST /api/deliveries/:id/confirmed': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/confirmed' },
   'POST /fhir/R4/Communication': { allowed: [], body: () => ({ resourceType: 'Communication' }) },
   'POST /fhir/R4/Observation': { allowed: [], body: () => ({ resourceType: 'Observation' }) },
+  // The FHIR CapabilityStatement is public, as FHIR servers publish theirs; it names no patient or facility.
+  'GET /fhir/R4/metadata': { allowed: 'public' },
   // The built-in time-stamping authority (RFC 3161): hashes in, tokens out, no medical data.
   'POST /tsa': { allowed: 'public' },
   // STOW-RS takes facility API tokens only: a browser session never stores images.

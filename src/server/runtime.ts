@@ -194,6 +194,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     deliveries,
     workflow: worklist,
     secondFactor: auth,
+    orders,
   });
   deliveries.onReadConfirmation(async (c) => {
     await reports.confirmFromFacility(c);
@@ -204,7 +205,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     db,
     blobs,
     facilities,
-    hl7Senders: new Hl7SenderRegistry(db.kysely),
+    hl7Senders: new Hl7SenderRegistry(db.kysely, audit),
     tokens: new TokenService(db.kysely, (id) => facilities.exists(id)),
     accounts,
     auth,

@@ -11,6 +11,7 @@ export { ContractService } from './contracts/service.ts';
 export { DEFAULT_TERMS } from './contracts/validate.ts';
 export { PatientService } from './mpi/service.ts';
 export { OrderService, type OrderServiceDeps } from './exam-orders/service.ts';
+export type { OrderListEntry, OrderListPage } from './exam-orders/views.ts';
 export { ReconciliationService } from './reconcile/service.ts';
 export { ClinicalService } from './clinical/service.ts';
 export { registerOrderRoutes, type OrderRouteServices } from './routes.ts';

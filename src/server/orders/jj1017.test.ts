@@ -98,6 +98,13 @@ describe('JJ1017-16M and 16S (DICOM halves)', () => {
     assert.equal(jj1017FormOf('JJ1017P'), undefined);
     assert.equal(jj1017FormOf(undefined), undefined);
   });
+
+  it('reads the bare HL7 table 0396 name JJ1017 by the code\'s length: 32 characters only', () => {
+    assert.equal(jj1017FormOf('JJ1017', '60000001000002000000010000000000'), '32');
+    assert.equal(jj1017FormOf('jj1017', '60000001000002000000010000000000  '), '32', 'DICOM padding is not part of the code');
+    assert.equal(jj1017FormOf('JJ1017', '6000000100000200'), undefined, '16M and 16S cannot be told apart: not guessed');
+    assert.equal(jj1017FormOf('JJ1017'), undefined);
+  });
 });
 
 describe('validation names the position', () => {

@@ -184,10 +184,16 @@ const ALLOWED = /^[0-9A-HJ-NP-Z]$/;
 /**
  * The form named by an HL7/DICOM coding system (`JJ1017-32`, `JJ1017-16M`, `JJ1017-16S`; a
  * facility suffix such as `JJ1017-16M/施設略称` is allowed, 指針 §5.4.2), or undefined.
+ * The bare name `JJ1017` (HL7 v2 table 0396, "Japanese Image Examination Cache") names no
+ * form: given the code, a 32-character one is taken as JJ1017-32; a 16-character one is left
+ * alone (16M and 16S cannot be told apart).
  */
-export function jj1017FormOf(codingSystem: string | undefined): Jj1017Form | undefined {
-  const m = /^JJ1017-(32|16M|16S)(?:\/.*)?$/i.exec((codingSystem ?? '').trim());
-  return m ? (m[1]!.toUpperCase() as Jj1017Form) : undefined;
+export function jj1017FormOf(codingSystem: string | undefined, code?: string): Jj1017Form | undefined {
+  const system = (codingSystem ?? '').trim();
+  const m = /^JJ1017-(32|16M|16S)(?:\/.*)?$/i.exec(system);
+  if (m) return m[1]!.toUpperCase() as Jj1017Form;
+  if (/^JJ1017$/i.test(system) && code?.replace(/[ \0]+$/, '').length === 32) return '32';
+  return undefined;
 }
 
 /**

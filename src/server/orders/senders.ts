@@ -2,12 +2,15 @@
  * HL7 senders registered per facility: the sending facility (MSH-4) and, optionally, the sending
  * application (MSH-3) whose messages are taken as that facility's (HL7 v2.5 §2.15.9.3-4). The
  * HL7 listener accepts messages only from registered senders, the way the DICOM listener accepts
- * only registered calling AE titles.
+ * only registered calling AE titles. Every registration is audited in its transaction
+ * (`facility.hl7-sender.add`: who, which facility, which MSH-4 / MSH-3).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Migration } from 'kysely';
+import type { AuditService } from '../audit/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { Actor } from '../platform/context.ts';
+import { isUniqueViolation } from './db-errors.ts';
 
 /** The table of registered HL7 senders. */
 export interface Hl7SenderTable {
@@ -76,25 +79,49 @@ export class Hl7SenderRegistry {
    */
   private readonly cache = new Map<string, { sender: Hl7Sender; expires: number }>();
 
-  constructor(db: Kysely<any>) {
+  /**
+   * @param audit the audit trail; registrations are refused without it (a sender that decides
+   *   which facility's orders a connection may write is a security setting, audited like the
+   *   others)
+   */
+  constructor(db: Kysely<any>, private readonly audit?: AuditService<any>) {
     this.db = db;
   }
 
   /**
-   * Registers a sender for a facility (by facility name).
-   * @throws AppError forbidden (operators only), not_found (no such facility), conflict (sender taken)
+   * Registers a sender for a facility (by facility name), audited in the same transaction.
+   * @throws AppError forbidden (operators only), not_found (no such facility), conflict (sender
+   *   taken), internal (the registry was built without the audit trail)
    */
   async add(actor: Actor, facilityName: string, input: { sendingFacility: string; sendingApplication?: string }): Promise<Hl7Sender> {
     if (actor.kind !== 'system') throw new AppError('forbidden', 'only an operator may register HL7 senders');
+    const audit = this.audit;
+    if (!audit) throw new AppError('internal', 'HL7 sender registration is audited: build the registry with the audit service (runtime.ts)');
     const facility = await this.db.selectFrom('facilities').select(['id']).where('name', '=', facilityName).executeTakeFirst();
     if (!facility) throw new AppError('not_found', `no facility named "${facilityName}"`);
     const sendingFacility = validHd(input.sendingFacility, 'sending facility (MSH-4)', false);
     const sendingApplication = validHd(input.sendingApplication ?? '', 'sending application (MSH-3)', true);
-    const taken = await this.db.selectFrom('facility_hl7_senders').select('id')
-      .where('sending_facility', '=', sendingFacility).where('sending_application', '=', sendingApplication).executeTakeFirst();
-    if (taken) throw new AppError('conflict', `HL7 sender ${sendingFacility}${sendingApplication ? `/${sendingApplication}` : ''} is already registered`);
+    const taken = () => new AppError('conflict', `HL7 sender ${sendingFacility}${sendingApplication ? `/${sendingApplication}` : ''} is already registered`);
     const row: Hl7SenderTable = { id: randomUUID(), facility_id: facility.id, sending_facility: sendingFacility, sending_application: sendingApplication, created_at: new Date().toISOString() };
-    await this.db.insertInto('facility_hl7_senders').values(row).execute();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const existing = await trx.selectFrom('facility_hl7_senders').select('id')
+          .where('sending_facility', '=', sendingFacility).where('sending_application', '=', sendingApplication).executeTakeFirst();
+        if (existing) throw taken();
+        await trx.insertInto('facility_hl7_senders').values(row).execute();
+        await audit.append(trx as unknown as Kysely<any>, {
+          actor,
+          action: 'facility.hl7-sender.add',
+          object: { type: 'facility', id: facility.id },
+          facilityId: facility.id,
+          details: { senderId: row.id, facilityName, sendingFacility, sendingApplication: sendingApplication || '(any)' },
+        });
+      });
+    } catch (err) {
+      // Registered meanwhile by another process (the unique key on MSH-4 + MSH-3).
+      if (isUniqueViolation(err)) throw taken();
+      throw err;
+    }
     // The new entry may be more specific than a facility-wide one remembered.
     for (const [k, v] of this.cache) if (v.expires !== Infinity) this.cache.delete(k);
     return toSender(row);

@@ -181,6 +181,9 @@ describe('reports: drafts, finalising with signature, versions, confirmation', {
   });
 
   test('a transcriptionist drafts for a named physician but cannot finalise; the physician can', async () => {
+    const choices = (await call(app, scribe, 'GET', `/api/studies/${study2.studyUid}/report/physicians`)).json() as Array<{ id: string; name: string }>;
+    assert.ok(choices.some((p) => p.id === reader.id), 'the qualified physician is offered');
+    assert.ok(!choices.some((p) => p.id === uncertified.id), 'a physician without a covering certification is not');
     const started = await call(app, scribe, 'POST', `/api/studies/${study2.studyUid}/report`, { physicianId: reader.id, templateId: 'tpl-generic' });
     assert.equal(started.statusCode, 201, started.body);
     const draft = started.json() as ReportView;

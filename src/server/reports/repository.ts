@@ -93,7 +93,8 @@ export class ReportRepository {
       .distinct()
       .where('u.disabled', '=', 0)
       .where('g.role', 'in', ['radiologist', 'management-physician'])
-      .where((eb) => eb.or([eb('g.facility_id', 'is', null), eb('g.facility_id', '=', facilityId)]))
+      // A grant at the reading provider is stored with an empty facility id.
+      .where((eb) => eb.or([eb('g.facility_id', '=', ''), eb('g.facility_id', '=', facilityId)]))
       .orderBy('u.display_name')
       .execute();
   }

@@ -80,6 +80,8 @@ export interface ReportServiceDeps {
   deliveries: ReportDeliveryQueue;
   workflow: ReadingWorkflow;
   secondFactor: SecondFactorCheck;
+  /** The order read for becomes completed when its study's report is final (orders module). */
+  orders?: { markReported(trx: Transaction<Database>, studyId: string, actor: Actor): Promise<unknown> } | undefined;
   now?: (() => Date) | undefined;
 }
 
@@ -453,6 +455,8 @@ export class ReportService {
   private async commitVersion(trx: Transaction<Database>, actor: UserActor, r: ReportRow, row: ReportVersionRow, action: string, extra: Record<string, string> = {}): Promise<void> {
     await this.repo.insertVersion(trx, row);
     await this.deps.workflow.setStatus(trx, r.study_id, 'final', r.id);
+    // Before this transaction's first audit entry (it holds the audit head until commit).
+    await this.deps.orders?.markReported(trx, r.study_id, actor);
     await this.deps.deliveries.enqueueDeliveries(trx, { facilityId: r.facility_id, versionId: row.id });
     await this.deps.audit.append(trx, {
       actor,

@@ -3,7 +3,9 @@
  * - `POST /fhir/R4/ServiceRequest` create (201, or 200 when the same request was already applied),
  * - `PUT /fhir/R4/ServiceRequest/:id` update or cancel (status revoked),
  * - `GET /fhir/R4/ServiceRequest/:id` read,
- * - `POST /fhir/R4` a transaction Bundle with one ServiceRequest and its Patient.
+ * - `POST /fhir/R4` a transaction Bundle with one ServiceRequest and its Patient,
+ * - `GET /fhir/R4/metadata` the CapabilityStatement of the whole FHIR interface (capability.ts),
+ *   public as FHIR servers publish theirs (FHIR R4 §3.1.0.15).
  * Facility systems authenticate with an API token (`Authorization: Bearer`, scope orders:write
  * or orders:read); the token's facility is the order's facility. Bodies and answers are
  * `application/fhir+json`; every error is an OperationOutcome.
@@ -14,6 +16,7 @@ import type { Bundle, ServiceRequest } from '@medplum/fhirtypes';
 import type { Actor } from '../../platform/context.ts';
 import { AppError, httpStatusOf } from '../../platform/errors.ts';
 import type { OrderIntake, OrderOutcome } from '../../orders/index.ts';
+import { capabilityStatement } from './capability.ts';
 import { FhirError, issueTypeOf, operationOutcome } from './outcome.ts';
 import { orderToServiceRequest, serviceRequestOfBundle, serviceRequestToOrder, type FhirOrderView, type Resolver } from './servicerequest.ts';
 
@@ -27,6 +30,8 @@ export interface FhirRouteOptions {
   orders: OrderIntake;
   /** Reads an order as the actor may see it; undefined when absent or outside the actor's facilities. */
   read: (actor: Actor, id: string) => Promise<FhirOrderView | undefined>;
+  /** The public base URL of this interface (`https://…/fhir/R4`), named in the CapabilityStatement when given. */
+  baseUrl?: string | undefined;
 }
 
 /** `W/"version"` (FHIR R4 §3.1.0.5.3 ETag). */
@@ -104,6 +109,10 @@ export async function fhirPlugin(app: FastifyInstance, options: FhirRouteOptions
     reply.header('last-modified', new Date(r.view.lastUpdated).toUTCString());
     return send(reply, r.status, orderToServiceRequest(r.view));
   };
+
+  // The CapabilityStatement (FHIR R4 §3.1.0.15): no token, it names no patient or facility.
+  const capabilities = JSON.stringify(capabilityStatement(options.baseUrl));
+  app.get('/metadata', async (_req, reply) => reply.code(200).header('content-type', `${FHIR_JSON}; charset=utf-8`).send(capabilities));
 
   app.post('/ServiceRequest', async (req, reply) => {
     const actor = await options.authenticate(req, 'orders:write');

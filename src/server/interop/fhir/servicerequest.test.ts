@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FhirError } from './outcome.ts';
-import { fhirDateTimeToIso, orderToServiceRequest, serviceRequestOfBundle, serviceRequestToOrder } from './servicerequest.ts';
+import { JJ1017_SYSTEM, LEGACY_JJ1017_SYSTEM, fhirDateTimeToIso, orderToServiceRequest, serviceRequestOfBundle, serviceRequestToOrder } from './servicerequest.ts';
 import { sampleServiceRequest } from './examples.ts';
 
 const CTX = { facilityId: 'fac-1', mode: 'create' as const, messageId: 'm1' };
@@ -86,6 +86,22 @@ describe('orderToServiceRequest', () => {
       assert.deepEqual(again[k], o[k], k);
     }
     assert.equal(again.requester.department, '内科');
+  });
+});
+
+describe('the JJ1017 code system', () => {
+  it('is written under Enkaku\'s own name (no published OID), and read under any name that says JJ1017 or the old OID', () => {
+    const o = serviceRequestToOrder(sampleServiceRequest(), CTX);
+    const sr = orderToServiceRequest({ ...o, id: 'o-1', status: 'scheduled', versionId: '1', lastUpdated: '2024-06-03T00:20:00.000Z' });
+    assert.equal(JJ1017_SYSTEM, 'urn:enkaku:jj1017');
+    assert.equal(sr.code?.coding?.[0]?.system, JJ1017_SYSTEM);
+    assert.ok(!JSON.stringify(sr).includes('1.2.392.200119'), 'no OID in MEDIS-DC\'s arc is claimed for JJ1017');
+    const code = '60000001000002000000010000000000';
+    for (const system of [JJ1017_SYSTEM, LEGACY_JJ1017_SYSTEM, 'http://example.jp/CodeSystem/JJ1017-32']) {
+      const read = serviceRequestToOrder(sampleServiceRequest({ code: { coding: [{ system, code }], text: '頭部CT' } }), CTX);
+      assert.equal(read.jj1017, code, system);
+      assert.equal(read.modality, 'CT', system);
+    }
   });
 });
 

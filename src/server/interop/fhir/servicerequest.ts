@@ -47,11 +47,21 @@ export const EN_REPRESENTATION = 'http://hl7.org/fhir/StructureDefinition/iso210
 /** DICOM modality codes (DCM). */
 export const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 /**
- * The JJ1017 code system URI written by Enkaku. No OID for JJ1017 could be confirmed in the
- * JJ1017 指針 or JP Core text available to us; this value must be confirmed with the receiving
- * system (docs/fhir.md). On input any system whose text contains "JJ1017" is read as JJ1017.
+ * The JJ1017 code system URI written by Enkaku: a name of Enkaku's own, because no published
+ * identifier for JJ1017 was found. JP Core v1.x names no JJ1017 code system (its terminology
+ * aliases list MEDIS-DC masters such as HOT9 `urn:oid:1.2.392.200119.4.403.1` and JLAC10
+ * `urn:oid:1.2.392.200119.4.504`, none for JJ1017), HL7 v2 table 0396 has the v2 coding system
+ * name `JJ1017` ("Japanese Image Examination Cache") but no FHIR URI or OID was found for it,
+ * and the JJ1017 指針 text available to us gives none (docs/fhir.md). The URI contains
+ * "JJ1017", so receivers that key on the name, and Enkaku itself, recognise it; agree on it
+ * with the receiving system.
  */
-export const JJ1017_SYSTEM = 'urn:oid:1.2.392.200119.4.1.1';
+export const JJ1017_SYSTEM = 'urn:enkaku:jj1017';
+/**
+ * The system Enkaku wrote before: an OID under MEDIS-DC's arc (1.2.392.200119) that no source
+ * confirms as JJ1017's. Still read as JJ1017, never written.
+ */
+export const LEGACY_JJ1017_SYSTEM = 'urn:oid:1.2.392.200119.4.1.1';
 
 /** An order as GET renders it: the order's data, its state and version. */
 export interface FhirOrderView extends Omit<OrderInput, 'control' | 'messageId' | 'messageTime' | 'source'> {
@@ -63,9 +73,9 @@ export interface FhirOrderView extends Omit<OrderInput, 'control' | 'messageId' 
   lastUpdated: string;
 }
 
-/** Whether a coding system names JJ1017 (any URI containing "JJ1017", or {@link JJ1017_SYSTEM}). */
+/** Whether a coding system names JJ1017 (any URI containing "JJ1017", or {@link LEGACY_JJ1017_SYSTEM}). */
 function isJj1017System(system: string | undefined): boolean {
-  return !!system && (system === JJ1017_SYSTEM || /jj1017/i.test(system));
+  return !!system && (system === LEGACY_JJ1017_SYSTEM || /jj1017/i.test(system));
 }
 
 function text(cc: CodeableConcept | undefined): string {

@@ -164,6 +164,24 @@ describe('mapOrderMessage', () => {
     assert.equal(o.jj1017, undefined);
   });
 
+  it('reads a JJ1017-32 code named by the bare HL7 table 0396 coding system JJ1017', () => {
+    const m = msg(MSH, PID, 'ORC|NW|J1|||||||20240603091000', 'OBR|1|J1||60001002000200000000000000000000^胸部造影CT^JJ1017');
+    const o = mapOrderMessage(m, FACILITY)[0]!;
+    assert.equal(o.jj1017, '60001002000200000000000000000000');
+    assert.equal(o.modality, 'CT');
+    assert.equal(o.contrast, true);
+    const short = mapOrderMessage(msg(MSH, PID, 'ORC|NW|J2|||||||20240603091000', 'OBR|1|J2||6000100200020000^胸部CT^JJ1017'), FACILITY)[0]!;
+    assert.equal(short.jj1017, undefined, 'a 16-character code under the bare name is kept as the exam\'s code, not guessed as 16M or 16S');
+  });
+
+  it('takes the accession number from OBR-18, else from IPC-1 when a sender adds the segment', () => {
+    const obr18 = msg(MSH, PID, 'ORC|NW|K1|||||||20240603091000', 'OBR|1|K1||CT01^頭部CT^L||||||||||||||ACC-18', 'IPC|ACC-IPC|RP1|1.2.3|SPS1');
+    assert.equal(mapOrderMessage(obr18, FACILITY)[0]!.accessionNumber, 'ACC-18');
+    const ipc = msg(MSH, PID, 'ORC|NW|K2|||||||20240603091000', 'OBR|1|K2||CT01^頭部CT^L', 'IPC|ACC-IPC|RP1|1.2.3|SPS1');
+    assert.equal(mapOrderMessage(ipc, FACILITY)[0]!.accessionNumber, 'ACC-IPC');
+    assert.equal(mapOrderMessage(msg(MSH, PID, 'ORC|NW|K3|||||||20240603091000', 'OBR|1|K3||CT01^頭部CT^L'), FACILITY)[0]!.accessionNumber, '', 'the RIS assigns it later');
+  });
+
   it('gives each order of a multi-order message its own message id', () => {
     const m = msg(MSH, PID,
       'ORC|NW|A1|||||||20240603091000', 'OBR|1|A1||CT01^頭部CT^L',

@@ -279,8 +279,8 @@ function readProcedure(r: Reader, obr: Hl7Segment): Procedure | undefined {
   if (!code && !text) return undefined;
   // The JJ1017 code may be the primary (components 1-3) or the alternate coding (4-6) of OBR-4.
   for (const [c, s] of [[1, 3], [4, 6]] as const) {
-    const form = jj1017FormOf(r.value(obr, 4, s));
     const value = r.value(obr, 4, c);
+    const form = jj1017FormOf(r.value(obr, 4, s), value);
     if (!form || !value) continue;
     try {
       return { code: value, text: text || r.value(obr, 4, 5), jj: parseJj1017(value, form) };
@@ -321,11 +321,15 @@ function personName(r: Reader, seg: Hl7Segment | undefined, field: number): stri
  * per order group (an ORC with NW/XO/CA and its PA/CH children). Field sources, in order of
  * preference:
  * - placer / filler order number: ORC-2 / ORC-3 (EI), else OBR-2 / OBR-3 (HL7 v2.5 §4.5.1.2-3);
- * - accession number: OBR-18 (placer field 1, where JAHIS carries it), else IPC-1, else empty
- *   (the RIS assigns it later);
+ * - accession number: OBR-18 (placer field 1), else IPC-1 (Accession Identifier, HL7 v2.5.1
+ *   IPC), else empty (the RIS assigns it later). Which field JAHIS 放射線データ交換規約 uses for
+ *   it in OMG^O19 could not be confirmed from the text available to us; HL7 v2.5's OMG_O19
+ *   structure has no IPC segment (IPC belongs to OMI, the RIS-to-PACS message), so IPC-1 is
+ *   read only when a sender adds it (docs/hl7-interface.md, "Accession number");
  * - priority: TQ1-9 (table 0485), else OBR-27-6 / ORC-7-6 (TQ, ORM^O01), routine when absent;
  * - procedure: OBR-4 (CWE) of the PA parent's OBR, else of the first OBR, with JJ1017-32/16M/16S
- *   in its coding system (JAHIS 放射線データ交換規約: OBR-4 JJ1017-32); modality and contrast
+ *   in its coding system (JAHIS 放射線データ交換規約: OBR-4 JJ1017-32), or the bare HL7 table 0396
+ *   name JJ1017 with a 32-character code; modality and contrast
  *   (technique minor class 01 造影) from the code, body parts from every child's JJ1017 code;
  * - reason: OBR-31 (reason for study, CWE text), OBR-13 (relevant clinical information);
  *   clinical notes: NTE-3 of the order groups, DG1-4 diagnoses and OBX observations;

@@ -158,6 +158,19 @@ describe('views', { concurrency: false }, () => {
     assert.deepEqual(part('procedureMinor').words, { ja: '造影', en: 'contrast' });
   });
 
+  test('the list shows each order\'s JJ1017 code in words, as the detail does', async () => {
+    const r = await rt.orders.receive(OPERATOR, orderInput(facilityA, { placerOrderNumber: 'J-2', messageId: 'J-2', modality: '', jj1017: '60001002000200000000000000000000' }));
+    const bad = await rt.orders.receive(OPERATOR, orderInput(facilityA, { placerOrderNumber: 'J-3', messageId: 'J-3', procedureText: '頭部CT' }));
+    const { orders } = await rt.orders.list(radiologist, { limit: 500 });
+    const row = orders.find((o) => o.id === r.orderId)!;
+    const detail = await rt.orders.detail(radiologist, r.orderId);
+    assert.deepEqual(row.jj1017, detail.jj1017, 'the same code in words as on the order screen');
+    assert.equal(row.jj1017!.description.ja, 'X線CT 造影 胸部 仰臥位');
+    const words = Object.fromEntries(row.jj1017!.elements.filter((e) => e.words).map((e) => [e.element, e.words!.ja]));
+    assert.deepEqual({ modality: words.modality, technique: words.procedureMinor, bodyPart: words.bodyPart }, { modality: 'X線CT', technique: '造影', bodyPart: '胸部' });
+    assert.equal(orders.find((o) => o.id === bad.orderId)!.jj1017, null, 'no code, nothing to say');
+  });
+
   test('the list: facility staff see their facility, provider readers all; filters and paging', async () => {
     const techA = user('technologist', facilityA);
     const listA = await rt.orders.list(techA, { limit: 500 });

@@ -1,9 +1,14 @@
 /**
  * SQL for orders, their message history, protocols and consultation threads (the only
  * place that touches these tables). Works on the database or inside a transaction.
- * An order's shown status is `completed` while a study is linked to it (and it is not
- * cancelled); the stored status is what the facility's messages said. Deriving it keeps
- * the study-intake path from ever writing an order row (no lock waits between the two).
+ * The stored status is `scheduled`, `cancelled` (the facility's cancel) or `completed` (the
+ * report of the order's study was finalised, OrderService.markReported). `in-progress` is
+ * shown, not stored: it is derived from an active study link (views.ts shownStatus). Deriving
+ * it keeps the study-intake path from ever writing an order row: image intake holds the audit
+ * head when it links, order intake holds its order rows when it waits for the head, so an
+ * order UPDATE there could deadlock with an order message for the same order (PostgreSQL).
+ * Inserting history rows is safe: their foreign key takes only a KEY SHARE lock, which the
+ * FOR NO KEY UPDATE of order intake allows.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database, Order, OrderEvent } from '../../platform/db/schema.ts';
@@ -82,6 +87,23 @@ export class OrderRepository {
     return this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /**
+   * An order read to be changed in this transaction: on PostgreSQL locked FOR NO KEY UPDATE
+   * (as order intake locks it, so that neither overwrites the other; links and history rows
+   * can still be inserted).
+   */
+  async byIdLocked(id: string, lock: boolean): Promise<Order | undefined> {
+    let q = this.db.selectFrom('orders').selectAll().where('id', '=', id);
+    if (lock) q = q.forNoKeyUpdate();
+    return q.executeTakeFirst();
+  }
+
+  /** When the latest history entry of an order was received (ISO), if it has any. */
+  async lastEventAt(orderId: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('order_events').select((eb) => eb.fn.max('received_at').as('at')).where('order_id', '=', orderId).executeTakeFirst();
+    return (r?.at as string | null | undefined) ?? undefined;
+  }
+
   async rowById(id: string): Promise<OrderRow | undefined> {
     return this.rows().where('orders.id', '=', id).executeTakeFirst() as Promise<OrderRow | undefined>;
   }
@@ -136,9 +158,11 @@ export class OrderRepository {
     if (f.priority) q = q.where('orders.priority', '=', f.priority) as QB;
     if (f.from) q = q.where('orders.requested_at', '>=', f.from) as QB;
     if (f.to) q = q.where('orders.requested_at', '<', f.to) as QB;
-    if (f.status === 'cancelled') q = q.where('orders.status', '=', 'cancelled') as QB;
-    else if (f.status === 'completed') q = q.where('orders.status', '<>', 'cancelled').where('l.id', 'is not', null) as QB;
-    else if (f.status) q = q.where('orders.status', '=', f.status).where('l.id', 'is', null) as QB;
+    // The shown status (views.ts shownStatus): cancelled and completed as stored, else in
+    // progress while a study is linked, else scheduled.
+    if (f.status === 'cancelled' || f.status === 'completed') q = q.where('orders.status', '=', f.status) as QB;
+    else if (f.status === 'in-progress') q = q.where('orders.status', 'not in', ['cancelled', 'completed']).where('l.id', 'is not', null) as QB;
+    else if (f.status) q = q.where('orders.status', 'not in', ['cancelled', 'completed']).where('l.id', 'is', null) as QB;
     if (f.unlinkedOnly) q = q.where('orders.status', '<>', 'cancelled').where('l.id', 'is', null) as QB;
     return q;
   }

@@ -21,7 +21,7 @@
  * Every message, applied or not, is in the order's history (order_events).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditService } from '../../audit/index.ts';
 import type {
   ConsultationMessage,
@@ -31,7 +31,6 @@ import type {
   OrderEventView,
   OrderFormRequest,
   OrderFormResponse,
-  OrderList,
   ProtocolRequest,
   ProtocolView,
 } from '../../../shared/api.ts';
@@ -48,12 +47,14 @@ import { isLostRace } from '../db-errors.ts';
 import { JJ1017_LAYOUT } from '../jj1017.ts';
 import type { OrderInput, OrderIntake, OrderIntakeItem, OrderIntakeResult, OrderOutcome, PatientInput } from '../model.ts';
 import type { PatientService } from '../mpi/service.ts';
+import { ReconcileRepository } from '../reconcile/repository.ts';
 import type { ReconciliationService } from '../reconcile/service.ts';
 import { isCalendarDate, tokyoDayStart, tokyoDicomDate } from '../time.ts';
 import { applyBatch, type BatchDeps, type CheckedMessage, type MessageResult } from './intake.ts';
 import { OrderRepository, type OrderFilter } from './repository.ts';
+import { recordStatusChange } from './status.ts';
 import { tryJj1017, validateOrder, type CleanOrder } from './validate.ts';
-import { orderSummary, shownStatus } from './views.ts';
+import { orderSummary, shownStatus, type OrderListPage } from './views.ts';
 
 /** What the order service needs. */
 export interface OrderServiceDeps {
@@ -248,7 +249,7 @@ export class OrderService implements OrderIntake {
    * served), newest request first, with filters and paging. Audited.
    * @throws AppError forbidden, bad_request for a bad filter
    */
-  async list(actor: Actor, q: { status?: string | undefined; modality?: string | undefined; priority?: string | undefined; facilityId?: string | undefined; from?: string | undefined; to?: string | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<OrderList> {
+  async list(actor: Actor, q: { status?: string | undefined; modality?: string | undefined; priority?: string | undefined; facilityId?: string | undefined; from?: string | undefined; to?: string | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<OrderListPage> {
     assertReadsSomething(actor);
     const scope = readScope(actor);
     let facilities: OrderFilter['facilities'] = scope;
@@ -274,7 +275,35 @@ export class OrderService implements OrderIntake {
       facilityId: facilities !== 'all' && facilities.length === 1 ? facilities[0] : null,
       details: { filters: { status: q.status, modality, priority: q.priority, facilityId: q.facilityId, from: q.from, to: q.to, limit, offset }, total, returned: rows.length },
     });
-    return { total, orders: rows.map(orderSummary) };
+    // Each with its JJ1017 code in words, as the order screen shows it.
+    return { total, orders: rows.map((r) => ({ ...orderSummary(r), jj1017: jj1017View(r.jj1017) })) };
+  }
+
+  /**
+   * The report of a study was finalised: the order linked to the study becomes completed
+   * (in progress → completed), with a new version, a history entry and an audit entry
+   * (`order.status-change`), all in the caller's transaction `trx` (the reports module's
+   * finalising transaction). Idempotent: an order already completed, or cancelled, is left
+   * as it is, and a study without a linked order changes nothing. Corrections and addenda
+   * may call it again.
+   *
+   * Lock order: the order row is locked (PostgreSQL) before this writes its audit entry, as
+   * order intake locks orders before it takes the audit head. Call it before the
+   * transaction's first audit entry, so that the head is never held while waiting for an
+   * order row (which could deadlock with an order message for the same order).
+   * @param actor who finalised the report (named in the history and the audit entry)
+   * @returns the linked order and whether this call completed it; undefined when no order is linked
+   */
+  async markReported(trx: Transaction<Database>, studyId: string, actor: Actor): Promise<{ orderId: string; completed: boolean } | undefined> {
+    const link = await new ReconcileRepository(trx).activeLinkOfStudy(studyId);
+    if (!link) return undefined;
+    const repo = new OrderRepository(trx);
+    const order = await repo.byIdLocked(link.order_id, this.deps.dialect === 'postgres');
+    if (!order || order.status === 'cancelled' || order.status === 'completed') return { orderId: link.order_id, completed: false };
+    const done: Order = { ...order, status: 'completed', version: order.version + 1, updated_at: new Date().toISOString() };
+    await repo.update(order.id, { status: done.status, version: done.version, updated_at: done.updated_at });
+    await recordStatusChange(trx, this.deps.audit, { actor, order: done, from: 'in-progress', to: 'completed', key: `report-final:${order.id}`, why: 'report-final', studyId });
+    return { orderId: order.id, completed: true };
   }
 
   /**

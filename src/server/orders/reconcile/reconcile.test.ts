@@ -32,13 +32,13 @@ test('modalities match within the study\'s list; CR and DX count as one', () => 
   assert.ok(!modalityMatches('MR', 'CT'));
 });
 
-test('a study links to its order by accession number, and the order shows it as completed', async () => {
+test('a study links to its order by accession number, and the order shows it as in progress', async () => {
   const o = await rt.orders.receive(OPERATOR, orderInput(facilityA, { placerOrderNumber: 'R-1', messageId: 'R-1', accessionNumber: 'A-100', patient: patient('RP-1') }));
   const uid = await storeStudy(rt, facilityA, { patient: dicomPatient('RP-1'), accessionNumber: 'A-100', studyDate: '20260401' });
   const d = await rt.orders.detail(radiologist, o.orderId);
   assert.equal(d.study?.studyUid, uid);
   assert.equal(d.study?.method, 'accession', 'the accession number wins over a different date');
-  assert.equal(d.status, 'completed');
+  assert.equal(d.status, 'in-progress', 'the images arrived: the exam is under way, not yet reported');
   const [entry] = await auditOf(rt, 'order.study-link', o.orderId);
   assert.equal(entry!.details.method, 'accession');
   assert.equal(entry!.details.studyUid, uid);

@@ -14,6 +14,10 @@
  * audit entry): both have then taken the audit head lock, so of two that race, the second
  * sees what the first committed and the pair is never missed. Every link and unlink is
  * audited in its transaction; links are ended, never deleted.
+ * A link moves its order from scheduled to in progress, and ending it moves the order back
+ * (exam-orders/status.ts): recorded in the order's history and audited in the same
+ * transaction. The order row itself is not written here (the status is derived from the
+ * link, exam-orders/repository.ts explains why).
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
@@ -27,6 +31,7 @@ import type { Logger } from '../../platform/log.ts';
 import { reconcileScope } from '../access.ts';
 import { isUniqueViolation } from '../db-errors.ts';
 import { OrderRepository } from '../exam-orders/repository.ts';
+import { recordStatusChange } from '../exam-orders/status.ts';
 import { orderSummary } from '../exam-orders/views.ts';
 import { MpiRepository } from '../mpi/repository.ts';
 import { tokyoDicomDate } from '../time.ts';
@@ -204,6 +209,12 @@ export class ReconciliationService {
       patientRef: order.patient_ref,
       details: { studyId: s.id, studyUid: s.study_uid, method },
     });
+    // Read again in the transaction: the order as it stands now (a batch of order intake
+    // may have changed it). A completed order (its report final) stays completed.
+    const current = await new OrderRepository(trx).byId(order.id);
+    if (current && current.status !== 'cancelled' && current.status !== 'completed') {
+      await recordStatusChange(trx, this.audit, { actor, order: current, from: 'scheduled', to: 'in-progress', key: `study-link:${link.id}`, why: 'study-linked', studyId: s.id, studyUid: s.study_uid });
+    }
   }
 
   private scope(actor: Actor): 'all' | string[] {
@@ -327,6 +338,9 @@ export class ReconciliationService {
         patientRef: order?.patient_ref ?? s.patient_ref,
         details: { studyId: s.id, studyUid: s.study_uid, linkId: link.id },
       });
+      if (order && order.status !== 'cancelled' && order.status !== 'completed') {
+        await recordStatusChange(trx, this.audit, { actor, order, from: 'in-progress', to: 'scheduled', key: `study-unlink:${link.id}`, why: 'study-unlinked', studyId: s.id, studyUid: s.study_uid });
+      }
     });
     return { ok: true };
   }

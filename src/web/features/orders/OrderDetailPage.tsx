@@ -6,7 +6,7 @@
  */
 import { Alert, Anchor, Badge, Button, Grid, Group, List, Loader, Stack, Table, Text, Textarea } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
-import { useOrdersTranslation } from './i18n.ts';
+import { useOrdersTranslation, type OrdersT } from './i18n.ts';
 import type { ClinicalEntry, LabTrend, OrderDetail, ProtocolWarning } from '../../../shared/api.ts';
 import { linkProps } from '../../app/router.tsx';
 import { useSessionUser } from '../auth/session.ts';
@@ -190,7 +190,7 @@ function OrderView({ order }: { order: OrderDetail }) {
                     <Table.Td ff="monospace">{h.control}</Table.Td>
                     <Table.Td ff="monospace">{h.outcome}</Table.Td>
                     <Table.Td>{h.source}</Table.Td>
-                    <Table.Td>{h.changed.join(', ') || '—'}</Table.Td>
+                    <Table.Td>{h.changed.map((c) => changedWords(c, t)).join(', ') || '—'}</Table.Td>
                     <Table.Td>{h.by}</Table.Td>
                   </Table.Tr>
                 ))}
@@ -443,4 +443,16 @@ function Consultation({ orderId }: { orderId: string }) {
       </form>
     </Panel>
   );
+}
+
+const STATUSES = new Set(['scheduled', 'in-progress', 'completed', 'cancelled']);
+
+/**
+ * A changed field of the history in words. Status changes Enkaku makes itself (source
+ * `enkaku`: a study linked or unlinked, the report final) read `status=<status>`.
+ */
+function changedWords(field: string, t: OrdersT): string {
+  const m = /^status=(.+)$/.exec(field);
+  if (m && STATUSES.has(m[1]!)) return `${t('orders.list.status')}: ${t(`orders.status.${m[1] as 'scheduled' | 'in-progress' | 'completed' | 'cancelled'}`)}`;
+  return field;
 }

@@ -1,7 +1,8 @@
 /**
  * The order list (W1): facility staff see their facility's orders, the provider's readers
  * every facility's (the server decides). Filters by status, modality, priority and the
- * Japanese day of the request; paging. Only internal ids go into URLs.
+ * Japanese day of the request; paging. Each exam with its JJ1017 code in words (modality,
+ * technique, body part), as on the order screen. Only internal ids go into URLs.
  */
 import { Button, Group, Loader, NativeSelect, Pagination, Paper, SimpleGrid, Stack, Table, Text, TextInput } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
@@ -13,8 +14,8 @@ import { DateTime } from '../../ui/DateTime.tsx';
 import { ErrorAlert } from '../../ui/ErrorAlert.tsx';
 import { PageHeader } from '../../ui/PageHeader.tsx';
 import { canUseOrderForm } from './access.ts';
-import { NO_ORDER_FILTERS, ORDERS_PAGE_SIZE, useOrders, type OrderFilters } from './api.ts';
-import { PatientName, PriorityBadge, StatusBadge } from './parts.tsx';
+import { NO_ORDER_FILTERS, ORDERS_PAGE_SIZE, useOrders, type OrderFilters, type OrderListEntry } from './api.ts';
+import { Jj1017Brief, PatientName, PriorityBadge, StatusBadge } from './parts.tsx';
 
 const STATUSES = ['scheduled', 'in-progress', 'completed', 'cancelled'] as const;
 const PRIORITIES = ['stat', 'urgent', 'routine'] as const;
@@ -167,7 +168,7 @@ export function examWords(order: Pick<OrderSummary, 'procedureText' | 'bodyPart'
   return order.procedureText || [order.modality, order.bodyPart].filter(Boolean).join(' ');
 }
 
-function OrderRow({ order }: { order: OrderSummary }) {
+function OrderRow({ order }: { order: OrderListEntry }) {
   const { t } = useOrdersTranslation();
   return (
     <Table.Tr data-testid="order-row" data-order-id={order.id} data-priority={order.priority} style={order.priority === 'stat' ? { background: 'var(--mantine-color-red-0)' } : undefined}>
@@ -180,6 +181,7 @@ function OrderRow({ order }: { order: OrderSummary }) {
       <Table.Td ff="monospace">{order.modality}</Table.Td>
       <Table.Td>
         <div>{examWords(order)}</div>
+        {order.jj1017 ? <Jj1017Brief jj={order.jj1017} /> : null}
         <Text size="xs" c="dimmed">
           {[order.bodyPart, order.contrast ? t('orders.common.contrast') : ''].filter(Boolean).join(' · ')}
         </Text>

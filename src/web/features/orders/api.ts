@@ -6,6 +6,7 @@ import type {
   FacilityContractVersionView,
   FacilityContractView,
   FacilitySummary,
+  Jj1017View,
   LinkedStudyView,
   OptOutRequest,
   OptOutView,
@@ -14,6 +15,7 @@ import type {
   OrderFormRequest,
   OrderFormResponse,
   OrderList,
+  OrderSummary,
   PatientDetail,
   PatientLinkRequest,
   PatientLinkView,
@@ -39,11 +41,17 @@ export const NO_ORDER_FILTERS: OrderFilters = { status: '', modality: '', priori
 
 const id = (value: string) => encodeURIComponent(value);
 
+/** An order in the list: `GET /api/orders` adds the JJ1017 code in words to each summary (as the order screen shows it). */
+export type OrderListEntry = OrderSummary & { jj1017?: Jj1017View | null };
+
+/** A page of the order list. */
+export type OrderListPage = OrderList & { orders: OrderListEntry[] };
+
 export function useOrders(filters: OrderFilters, page: number) {
   return useQuery({
     queryKey: ['orders', 'list', filters, page],
     queryFn: ({ signal }) =>
-      api.get<OrderList>('/api/orders', {
+      api.get<OrderListPage>('/api/orders', {
         query: { ...filters, modality: filters.modality.trim().toUpperCase(), limit: ORDERS_PAGE_SIZE, offset: (page - 1) * ORDERS_PAGE_SIZE },
         signal,
       }),

@@ -84,6 +84,38 @@ export function Jj1017Words({ jj }: { jj: Jj1017View }) {
   );
 }
 
+/** The elements a line in the order list names: modality, technique, body part (with its side). */
+const BRIEF_ELEMENTS: ReadonlyArray<ReadonlyArray<string>> = [['modality'], ['procedureMajor', 'procedureMinor'], ['bodyPart', 'laterality']];
+
+/**
+ * A JJ1017 code in one line for lists: modality, technique and body part in words, e.g.
+ * 「X線CT · 造影 · 胸部」. An element whose code has no words here is named with its code
+ * (「手技(大分類) 21」), never guessed; elements not specified are left out.
+ */
+export function jj1017Brief(jj: Jj1017View, language: string): string {
+  const en = language === 'en';
+  return BRIEF_ELEMENTS.map((names) =>
+    names
+      .map((name) => jj.elements.find((e) => e.element === name))
+      .filter((e): e is Jj1017View['elements'][number] => !!e && e.specified)
+      .map((e) => (e.words ? (en ? e.words.en : e.words.ja) : `${en ? e.en : e.ja} ${e.code}`))
+      .join(' '),
+  )
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** The JJ1017 code of an order in the list: in words (as on the order screen), the code on hover. */
+export function Jj1017Brief({ jj }: { jj: Jj1017View }) {
+  const { t, i18n } = useOrdersTranslation();
+  const words = jj.valid ? jj1017Brief(jj, i18n.language) : '';
+  return (
+    <Text size="xs" c={jj.valid ? undefined : 'red'} title={`JJ1017${jj.form ? `-${jj.form}` : ''} ${jj.code}`} data-testid="order-row-jj1017" data-valid={String(jj.valid)}>
+      {jj.valid ? words || jj.code : t('orders.detail.jj1017Invalid')}
+    </Text>
+  );
+}
+
 /** A titled panel of a page. */
 export function Panel({ title, testId, children, actions }: { title: string; testId?: string; children: ReactNode; actions?: ReactNode }) {
   return (
