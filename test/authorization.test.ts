@@ -23,6 +23,9 @@ const USERS = EVERYONE.filter((w) => w !== 'anonymous');
 /** Who reads medical data: facility clinical staff and the reading provider's physicians and transcriptionists. */
 const READERS: Who[] = ['attendingA', 'techA', 'radiologist', 'mgmt', 'scribe'];
 
+/** Who takes part in findings: facility staff who may stand on a contact ladder, and the provider's physicians. */
+const FINDING_PARTIES: Who[] = ['fadminA', 'fadminB', 'attendingA', 'techA', 'radiologist', 'mgmt'];
+
 /** One route: how to call it and who may. `public` routes answer everyone without 401/403. */
 interface Rule {
   allowed: Who[] | 'public' | 'logged-in';
@@ -259,10 +262,25 @@ const RULES: Record<string, Rule> = {
   'GET /api/deliveries/:id/pdf': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/pdf' },
   'POST /api/deliveries/:id/transcribed': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/transcribed' },
   'POST /api/deliveries/:id/confirmed': { allowed: ['fadminA', 'fadminB', ...READERS], url: () => '/api/deliveries/none/confirmed' },
+  // Critical and incidental findings (C1-C3, L3, W11): raised by physicians; a finding is seen by its reader, its
+  // recipients, the facility's clinical staff and the management physicians (everyone else who takes part in findings
+  // gets 404 for an unknown or foreign one); statistics for management physicians and system administrators; settings by
+  // system administrators, management physicians and the facility's administrators (channels only); the alert stream
+  // (SSE) is every logged-in user's own, asked to end at once (lifetime=0).
+  'POST /api/findings': { allowed: ['radiologist', 'mgmt'], body: () => ({ studyUid: '1.2.3', category: 'critical', message: '所見' }) },
+  'GET /api/findings': { allowed: FINDING_PARTIES },
+  'GET /api/findings/events': { allowed: 'logged-in', url: () => '/api/findings/events?lifetime=0' },
+  'GET /api/findings/stats': { allowed: ['sysadmin', 'mgmt'] },
+  'GET /api/findings/reviews': { allowed: FINDING_PARTIES },
+  'GET /api/findings/settings/:facilityId': { allowed: ['sysadmin', 'fadminA', 'mgmt'], url: (ids) => `/api/findings/settings/${ids.facilityA}` },
+  'PUT /api/findings/settings/:facilityId': { allowed: ['sysadmin', 'fadminA', 'mgmt'], url: (ids) => `/api/findings/settings/${ids.facilityA}`, body: () => ({ sms: true }) },
+  'GET /api/findings/:id': { allowed: FINDING_PARTIES, url: () => '/api/findings/none' },
+  'POST /api/findings/:id/acknowledge': { allowed: FINDING_PARTIES, url: () => '/api/findings/none/acknowledge' },
+  'POST /api/findings/:id/phone': { allowed: FINDING_PARTIES, url: () => '/api/findings/none/phone', body: () => ({ calledName: '主治医', outcome: 'no-answer' }) },
+  'POST /api/findings/:id/follow-up': { allowed: FINDING_PARTIES, url: () => '/api/findings/none/follow-up', body: () => ({ state: 'referred', note: '紹介' }) },
+  'POST /api/findings/:id/cancel': { allowed: FINDING_PARTIES, url: () => '/api/findings/none/cancel', body: () => ({ reason: '取り消し' }) },
   'POST /fhir/R4/Communication': { allowed: [], body: () => ({ resourceType: 'Communication' }) },
   'POST /fhir/R4/Observation': { allowed: [], body: () => ({ resourceType: 'Observation' }) },
-  // The FHIR CapabilityStatement is public, as FHIR servers publish theirs; it names no patient or facility.
-  'GET /fhir/R4/metadata': { allowed: 'public' },
   // The built-in time-stamping authority (RFC 3161): hashes in, tokens out, no medical data.
   'POST /tsa': { allowed: 'public' },
   // STOW-RS takes facility API tokens only: a browser session never stores images.
@@ -273,6 +291,8 @@ const RULES: Record<string, Rule> = {
   'POST /fhir/R4/ServiceRequest': { allowed: [], body: () => ({ resourceType: 'ServiceRequest' }) },
   'PUT /fhir/R4/ServiceRequest/:id': { allowed: [], url: () => '/fhir/R4/ServiceRequest/00000000-0000-4000-8000-000000000000', body: () => ({ resourceType: 'ServiceRequest' }) },
   'GET /fhir/R4/ServiceRequest/:id': { allowed: [], url: () => '/fhir/R4/ServiceRequest/00000000-0000-4000-8000-000000000000' },
+  // The FHIR CapabilityStatement is public, as FHIR servers publish theirs; it names no patient or facility.
+  'GET /fhir/R4/metadata': { allowed: 'public' },
 };
 
 /** Routes of the app from Fastify's route tree (static web files excluded). */

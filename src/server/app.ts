@@ -24,6 +24,7 @@ import { registerTsaRoutes } from './reports/signing/index.ts';
 import { deliveryFhirPlugin, registerDeliveryRoutes } from './reports/delivery/index.ts';
 import { fhirPlugin, fhirViewOfOrder } from './interop/fhir/index.ts';
 import { aiFindingsFhirPlugin } from './interop/fhir/ai-findings.ts';
+import { registerFindingRoutes } from './findings/index.ts';
 
 /** Where the built web application lives (`vite build` output). */
 export const WEB_DIST = path.resolve(import.meta.dirname, '..', '..', 'dist', 'web');
@@ -125,6 +126,8 @@ export async function buildApp(rt: Runtime): Promise<FastifyInstance> {
   registerReportRoutes(app as unknown as FastifyInstance, rt.reports, requireUser);
   await registerTsaRoutes(app as unknown as FastifyInstance, rt.signing.localTsa);
   registerDeliveryRoutes(app as unknown as FastifyInstance, rt.deliveries, requireUser);
+  // Critical and incidental findings (C1-C3, L3, W11), with the live alert stream.
+  registerFindingRoutes(app as unknown as FastifyInstance, rt.findings, requireUser, { auth: rt.auth });
   app.addHook('onSend', async (req, reply) => {
     // Medical data and session state are never cached by browsers or proxies (S6).
     if (req.url.startsWith('/api/') || req.url.startsWith('/dicomweb/')) reply.header('cache-control', 'no-store');

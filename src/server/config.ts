@@ -77,6 +77,29 @@ export interface EnkakuConfig {
   tsa: { url: string | undefined };
   /** The reading worklist (W6): a claim (reading lock) lasts this many minutes without activity (ENKAKU_CLAIM_MINUTES, default 30). */
   worklist: { claimMinutes: number };
+  /**
+   * Critical and incidental findings (C1-C3, W11): default minutes each ladder step has to
+   * acknowledge a notice per category (ENKAKU_FINDINGS_CRITICAL_MINUTES 15, _URGENT_MINUTES 60,
+   * _INCIDENTAL_MINUTES 4320), days until an incidental follow-up is due
+   * (ENKAKU_FINDINGS_FOLLOW_UP_DAYS 30), the follow-up review (ENKAKU_FINDINGS_REVIEW_DAYS:
+   * 0 = monthly on the 1st, else every N days), and the outside channels, which carry only a
+   * prompt to open Enkaku: a webhook (ENKAKU_FINDINGS_WEBHOOK_URL, used where a facility has
+   * none of its own), email over SMTP (ENKAKU_SMTP_URL e.g. smtp://host:25 or smtps://...,
+   * ENKAKU_SMTP_FROM, and ENKAKU_FINDINGS_EMAIL_TO: comma-separated default addresses), and
+   * SMS through an HTTP gateway (ENKAKU_SMS_GATEWAY_URL, optional ENKAKU_SMS_GATEWAY_TOKEN
+   * sent as a bearer token). Settings of a facility (GET|PUT /api/findings/settings/:id) win.
+   */
+  findings: {
+    ackMinutes: { critical: number; urgent: number; incidental: number };
+    followUpDays: number;
+    reviewEveryDays: number;
+    webhookUrl: string | undefined;
+    smtpUrl: string | undefined;
+    smtpFrom: string;
+    emailTo: string[];
+    smsGatewayUrl: string | undefined;
+    smsGatewayToken: string | undefined;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -132,6 +155,35 @@ function tsaUrl(raw: string | undefined): string | undefined {
   }
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new Error('ENKAKU_TSA_URL must be an http(s) URL');
   return url.toString();
+}
+
+/** An http(s) URL setting (a webhook, an SMS gateway), or undefined. */
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new Error(`${name} must be an http(s) URL`);
+  return url.toString();
+}
+
+/** ENKAKU_SMTP_URL: smtp:// or smtps:// (nodemailer's connection URL), or undefined. */
+function smtpUrl(env: Env): string | undefined {
+  const raw = str(env, 'ENKAKU_SMTP_URL');
+  if (!raw) return undefined;
+  if (!/^smtps?:\/\/[^/\s]+/.test(raw)) throw new Error('ENKAKU_SMTP_URL must be smtp://host[:port] or smtps://host[:port]');
+  return raw;
+}
+
+/** A comma-separated list of email addresses. */
+function emails(env: Env, name: string): string[] {
+  const list = (str(env, name) ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of list) if (!/^[^\s@,<>]+@[^\s@,<>]+$/.test(a)) throw new Error(`${name}: "${a}" is not an email address`);
+  return list;
 }
 
 function str(env: Env, name: string): string | undefined {
@@ -200,7 +252,27 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     protocol: { egfrWarn: positive(env, 'ENKAKU_EGFR_WARN', 45), egfrContraindicate: positive(env, 'ENKAKU_EGFR_CONTRAINDICATE', 30) },
     tsa: { url: tsaUrl(str(env, 'ENKAKU_TSA_URL')) },
     worklist: { claimMinutes: int(env, 'ENKAKU_CLAIM_MINUTES', 30) },
+    findings: {
+      ackMinutes: {
+        critical: int(env, 'ENKAKU_FINDINGS_CRITICAL_MINUTES', 15),
+        urgent: int(env, 'ENKAKU_FINDINGS_URGENT_MINUTES', 60),
+        incidental: int(env, 'ENKAKU_FINDINGS_INCIDENTAL_MINUTES', 3 * 24 * 60),
+      },
+      followUpDays: int(env, 'ENKAKU_FINDINGS_FOLLOW_UP_DAYS', 30),
+      reviewEveryDays: int(env, 'ENKAKU_FINDINGS_REVIEW_DAYS', 0),
+      webhookUrl: httpUrl(env, 'ENKAKU_FINDINGS_WEBHOOK_URL'),
+      smtpUrl: smtpUrl(env),
+      smtpFrom: str(env, 'ENKAKU_SMTP_FROM') ?? 'enkaku@localhost',
+      emailTo: emails(env, 'ENKAKU_FINDINGS_EMAIL_TO'),
+      smsGatewayUrl: httpUrl(env, 'ENKAKU_SMS_GATEWAY_URL'),
+      smsGatewayToken: str(env, 'ENKAKU_SMS_GATEWAY_TOKEN'),
+    },
   };
+  for (const [k, v] of Object.entries(base.findings.ackMinutes)) {
+    if (v < 1 || v > 525_600) throw new Error(`ENKAKU_FINDINGS_${k.toUpperCase()}_MINUTES must be from 1 to 525600 minutes, got ${v}`);
+  }
+  if (base.findings.followUpDays < 1 || base.findings.followUpDays > 3650) throw new Error(`ENKAKU_FINDINGS_FOLLOW_UP_DAYS must be from 1 to 3650, got ${base.findings.followUpDays}`);
+  if (base.findings.reviewEveryDays > 366) throw new Error(`ENKAKU_FINDINGS_REVIEW_DAYS must be 0 (monthly) or 1 to 366 days, got ${base.findings.reviewEveryDays}`);
   if (base.worklist.claimMinutes < 1 || base.worklist.claimMinutes > 24 * 60) {
     throw new Error(`ENKAKU_CLAIM_MINUTES must be from 1 to 1440 minutes, got ${base.worklist.claimMinutes}`);
   }
@@ -219,6 +291,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<EnkakuConf
     protocol: { ...base.protocol, ...overrides.protocol },
     tsa: { ...base.tsa, ...overrides.tsa },
     worklist: { ...base.worklist, ...overrides.worklist },
+    findings: { ...base.findings, ...overrides.findings, ackMinutes: { ...base.findings.ackMinutes, ...overrides.findings?.ackMinutes } },
   };
 }
 

@@ -61,9 +61,10 @@ Commands:
                                      import clinical context (diagnoses, allergies, labs, prescriptions, injections)
                                      from SS-MIX2 standardized storage, incrementally; --full re-reads unchanged files
   jobs list [--kind K] [--state S] [--limit N]
-                                     list background jobs, newest first (kinds: priors.fetch, report.deliver; states: queued,
-                                     running, done, failed): id, kind, state, attempts, facility, key, progress,
-                                     next run or end, last error
+                                     list background jobs, newest first (kinds: priors.fetch, report.deliver,
+                                     finding.escalate, finding.notify, finding.review; states: queued, running, done,
+                                     failed): id, kind, state, attempts, facility, key, progress, next run or end,
+                                     last error
   jobs retry <id>                    run a job again now with fresh attempts (e.g. after the PACS is back); audited
   demo                               load a demonstration facility and a synthetic CT study
   verify-audit                       check the audit trail's hash chain (exit 1 when damaged, naming the first bad entry)
@@ -151,6 +152,9 @@ async function serve(config: EnkakuConfig): Promise<void> {
   rt.priors.register(worker);
   // Final reports to the facilities (report.deliver jobs), from the stored signed versions.
   rt.deliveries.registerHandlers(worker, { loadVersion: (versionId) => rt.reports.loadVersion(versionId) });
+  // Finding notices: escalation timers, outside prompts and the periodic follow-up review.
+  rt.findings.registerHandlers(worker);
+  await rt.findings.scheduleReview();
   worker.start();
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);

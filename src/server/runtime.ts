@@ -22,6 +22,7 @@ import { ReadingService, WorklistService } from './reading/index.ts';
 import { ReportService } from './reports/index.ts';
 import { SigningService } from './reports/signing/index.ts';
 import { DeliveryService } from './reports/delivery/index.ts';
+import { FindingsService } from './findings/index.ts';
 
 /** Everything a running Enkaku needs. */
 export interface Runtime {
@@ -72,6 +73,8 @@ export interface Runtime {
   deliveries: DeliveryService;
   /** Reports: drafts, finalising and signing, versions, confirmation (W7-W9, A2-A4). */
   reports: ReportService;
+  /** Critical and incidental findings (C1-C3, L3, W11): notices, escalation, follow-up, live alerts. */
+  findings: FindingsService;
   /** Database and blob store reachable and writable. */
   ready(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   close(): Promise<void>;
@@ -195,9 +198,23 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     workflow: worklist,
     secondFactor: auth,
     orders,
+    communications: (reportId) => findings.communicationsOfReport(reportId),
   });
   deliveries.onReadConfirmation(async (c) => {
     await reports.confirmFromFacility(c);
+  });
+  // Critical and incidental findings: notices up the contract's contact ladder (findings module).
+  const findings = new FindingsService({
+    db: db.kysely,
+    dialect: db.dialect,
+    audit,
+    queue: jobs,
+    contracts,
+    log,
+    defaults: config.findings,
+    transportConfig: config.findings,
+    publicUrl: config.publicUrl,
+    listen: config.databaseUrl ? { url: config.databaseUrl, schema: config.databaseSchema } : undefined,
   });
   return {
     config,
@@ -230,9 +247,11 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     signing,
     deliveries,
     reports,
+    findings,
     ready,
     close: async () => {
       await worklist.close();
+      await findings.close();
       await db.close();
     },
   };

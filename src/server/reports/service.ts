@@ -26,7 +26,7 @@ import type { Database } from '../platform/db/schema.ts';
 import { AppError } from '../platform/errors.ts';
 import { medicalScope, tokyoDate, type CredentialService } from '../security/index.ts';
 import { CERTIFICATIONS } from '../security/credentials.ts';
-import { canonicalReport, type ReaderLocation, type ReportDocument, type ReportSections, type ReportVersionKind } from './document.ts';
+import { canonicalReport, type ReaderLocation, type ReportCommunication, type ReportDocument, type ReportSections, type ReportVersionKind } from './document.ts';
 import { ReportRepository, type ReportRow, type ReportVersionRow, type StudyFacts } from './repository.ts';
 import * as v from './schemas.ts';
 
@@ -82,6 +82,8 @@ export interface ReportServiceDeps {
   secondFactor: SecondFactorCheck;
   /** The order read for becomes completed when its study's report is final (orders module). */
   orders?: { markReported(trx: Transaction<Database>, studyId: string, actor: Actor): Promise<unknown> } | undefined;
+  /** Who was told of the report's findings, when and how (findings module), carried on the signed report. */
+  communications?: ((reportId: string) => Promise<ReportCommunication[]>) | undefined;
   now?: (() => Date) | undefined;
 }
 
@@ -542,7 +544,7 @@ export class ReportService {
       keyImages: keyImages.map((k) => ({ sopInstanceUid: k.sop_instance_uid, seriesUid: k.series_uid, frame: k.frame, note: k.note })),
       aiFindings: ai.map((a) => ({ source: a.source, text: a.text })),
       reading: { location: x.location, startedAt: r.started_at, finalisedAt: x.at },
-      communications: [],
+      communications: (await this.deps.communications?.(r.id)) ?? [],
     };
   }
 

@@ -9,6 +9,8 @@ import { worklistMigration } from '../../reading/worklist-migration.ts';
 import { deliveryMigration } from '../../reports/delivery/migration.ts';
 import { reportsMigration } from '../../reports/migration.ts';
 import { signingMigration } from '../../reports/signing/schema.ts';
+// Critical and incidental findings (findings, migration 020_findings).
+import { findingsMigration } from '../../findings/migration.ts';
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
@@ -741,4 +743,6 @@ export const migrations: Record<string, Migration> = {
   // Reports, signed versions, templates and AI findings (reports).
   '018_reports': reportsMigration,
   '019_contract_double_reading': m019DoubleReading,
+  // Critical and incidental findings: notices, recipients, history, phone log, reviews (findings).
+  '020_findings': findingsMigration,
 };

@@ -9,6 +9,8 @@ import type { DeliveryDatabase } from '../../reports/delivery/schema.ts';
 import type { ReportsDatabase } from '../../reports/migration.ts';
 // Signing certificates of physicians (reports/signing, migration 016_signing).
 import type { SigningDatabase } from '../../reports/signing/schema.ts';
+// Critical and incidental findings (findings, migration 020_findings).
+import type { FindingsDatabase } from '../../findings/migration.ts';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 
 export interface FacilityTable {
@@ -667,7 +669,7 @@ export interface WorklistSettingTable {
   updated_by: string;
 }
 
-export interface Database extends AuditDatabase, DeliveryDatabase, ReportsDatabase, SigningDatabase {
+export interface Database extends AuditDatabase, DeliveryDatabase, ReportsDatabase, SigningDatabase, FindingsDatabase {
   // Reading worklist (015_worklist).
   reading_items: ReadingItemTable;
   worklist_views: WorklistViewTable;

@@ -143,21 +143,6 @@ describe('report signing', () => {
     const own = sampleReportDocument({ reader: { userId: other, displayName: '田中 二郎', licenceNumber: '2', certifications: [] } });
     await assert.rejects(env.signing.sign(own, other), (e: Error & { code?: string }) => e.code === 'conflict');
   });
-
-  it('signs in well under 2 s (median and p95 over 50 signatures)', async (t) => {
-    const doc = sampleReportDocument({ reader: { userId: readerId, displayName: '鈴木 一郎', licenceNumber: '123456', certifications: [] } });
-    const times: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const start = performance.now();
-      await env.signing.sign({ ...doc, versionId: `rv-${i}` }, readerId);
-      times.push(performance.now() - start);
-    }
-    times.sort((a, b) => a - b);
-    const median = times[24]!;
-    const p95 = times[Math.ceil(0.95 * times.length) - 1]!;
-    t.diagnostic(`signing (PDF + PAdES-B-T + detached CMS, built-in TSA): median ${median.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms`);
-    assert.ok(p95 < 2000, `p95 ${p95} ms`);
-  });
 });
 
 /** The byte range of a signed PDF. */
