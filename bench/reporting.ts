@@ -1,7 +1,8 @@
 /**
  * Reporting benchmark (`npm run bench:reporting`): the reading worklist on PostgreSQL with a
  * million studies (issue target: every worklist query type answers with a p95 under 50 ms),
- * and later the finalise-sign-deliver path of a report (see the marked hook below).
+ * and the finalise-sign-deliver path of a report (issue 7: under 2 s at p95 including the
+ * timestamp; bench/finalise-sign-deliver.ts).
  *
  * One run:
  *  1. a fresh Enkaku runtime on a new PostgreSQL schema `bench_…` (dropped at the end), 20
@@ -18,10 +19,16 @@
  *     (session cookie), through the real routes, service (with its audit entry per listing)
  *     and repository; one untimed request of each type first;
  *  4. prints median, p95 and max per query type against the target, and the EXPLAIN ANALYZE of
- *     any type that misses it (`--explain`: of every type).
+ *     any type that misses it (`--explain`: of every type);
+ *  5. finalise-sign-deliver on the same runtime, data and app: every facility gets contract route
+ *     hl7 and an HL7 endpoint at a test MLLP receiver, a job worker runs as in `enkaku serve`
+ *     (jobs.pollMs `--job-poll-ms`), and `--reports` reports of unread items are claimed, started,
+ *     saved and then finalised (timed: until the receiver has the ORU^R01, answered AA, and the
+ *     delivery is recorded as delivered).
  * Client and server share this process, so the figures include the client's own work.
  *
  *   node --import tsx bench/reporting.ts [--studies 1000000] [--patients N] [--open 50] [--reps 200]
+ *                                        [--reports 200] [--job-poll-ms 50]
  *                                        [--database-url postgres://...] [--explain] [--keep]
  *
  * Without --database-url, PostgreSQL is taken from ENKAKU_BENCH_DATABASE_URL, else
@@ -45,6 +52,7 @@ import { encodeCursor } from '../src/server/reading/worklist-schemas.ts';
 import { signedIn, type TestUser } from '../src/server/reading/test-support.ts';
 import type { WorklistPage } from '../src/shared/worklist.ts';
 import { BENCH_DIR, BenchError, checkInterrupted, fmt, initRun, newPgSchema, pad, runMain, say, stamp } from './lib.ts';
+import { FSD_TARGET_P95_MS, measureFsd, type FsdResult } from './finalise-sign-deliver.ts';
 
 const USAGE = `Usage: npm run bench:reporting -- [options]
 
@@ -52,6 +60,8 @@ const USAGE = `Usage: npm run bench:reporting -- [options]
   --patients N         patients (default 30 % of --studies)
   --open N             open items per thousand (default 50: a backlog of 5 %)
   --reps N             timed requests of each query type (default 200, at least 200 for the target)
+  --reports N          finalise-sign-deliver: timed reports (default 200; 0 skips it; the target wants at least 100)
+  --job-poll-ms N      jobs.pollMs of the job worker that delivers the reports (default 50)
   --database-url URL   PostgreSQL (default ENKAKU_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres);
                        Enkaku gets a fresh schema there, dropped at the end
   --explain            print EXPLAIN ANALYZE of every query type (default: of those that miss the target)
@@ -73,6 +83,8 @@ interface Options {
   patients: number;
   openPerMille: number;
   reps: number;
+  reports: number;
+  jobPollMs: number;
   databaseUrl: string;
   explain: boolean;
   keep: boolean;
@@ -86,6 +98,8 @@ function parseOptions(): Options {
       patients: { type: 'string' },
       open: { type: 'string', default: '50' },
       reps: { type: 'string', default: '200' },
+      reports: { type: 'string', default: '200' },
+      'job-poll-ms': { type: 'string', default: '50' },
       'database-url': { type: 'string' },
       explain: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -115,6 +129,8 @@ function parseOptions(): Options {
     patients: v.patients !== undefined ? int('patients', v.patients, 10) : Math.max(10, Math.round(studies * 0.3)),
     openPerMille: int('open', v.open, 1, 1000),
     reps: int('reps', v.reps, 1),
+    reports: int('reports', v.reports, 0),
+    jobPollMs: int('job-poll-ms', v['job-poll-ms'], 10, 60_000),
     databaseUrl: url,
     explain: v.explain,
     keep: v.keep,
@@ -431,16 +447,10 @@ async function timeIt(n: number, fn: (i: number) => Promise<unknown>): Promise<{
 }
 
 // ---------------------------------------------------------------------------------------
-// Hook: the finalise-sign-deliver measurement
-//
-// >>> FINALISE-SIGN-DELIVER HOOK (issue 7): when the report service lands, measure here, on the
-// >>> same runtime and data, the time from "finalise" (POST of the final report) through the
-// >>> electronic signature and RFC 3161 timestamp to the delivery job (HL7 ORU^R01 / FHIR /
-// >>> PDF) being committed, p50/p95 over >= 200 reports of claimed items. Return its rows to
-// >>> be printed with the worklist figures; undefined means "not measured yet".
+// Finalise-sign-deliver (issue 7): bench/finalise-sign-deliver.ts, on this runtime, data and app.
 
-async function measureFinaliseSignDeliver(_rt: Runtime, _base: string): Promise<Row[] | undefined> {
-  return undefined;
+async function measureFinaliseSignDeliver(rt: Runtime, base: string, c: pg.Client, facilities: string[], o: Options): Promise<FsdResult | undefined> {
+  return measureFsd({ rt, base, client: c, facilities, reports: o.reports });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -452,8 +462,12 @@ async function main(): Promise<number> {
   initRun({ dir: runDir, keep: o.keep, keepSchemas: o.keep, dcmtkEnv: process.env });
   const pgSchema = newPgSchema(o.databaseUrl);
   const safeUrl = o.databaseUrl.replace(/\/\/[^@]*@/, '//');
-  say(`Reporting bench: PostgreSQL at ${safeUrl}, schema ${pgSchema.schema}; ${o.studies.toLocaleString('en')} studies of ${o.patients.toLocaleString('en')} patients, ${o.openPerMille} ‰ open; ${o.reps} requests per query type`);
-  const config = loadConfig({ ENKAKU_DATA_DIR: path.join(runDir, 'data'), ENKAKU_DATABASE_URL: o.databaseUrl, ENKAKU_DATABASE_SCHEMA: pgSchema.schema, ENKAKU_HTTP_PORT: '0', ENKAKU_DICOM_PORT: '0', ENKAKU_HL7_PORT: '0' });
+  say(`Reporting bench: PostgreSQL at ${safeUrl}, schema ${pgSchema.schema}; ${o.studies.toLocaleString('en')} studies of ${o.patients.toLocaleString('en')} patients, ${o.openPerMille} ‰ open; ${o.reps} requests per query type; ${o.reports} finalise-sign-deliver reports`);
+  const config = loadConfig({
+    ENKAKU_DATA_DIR: path.join(runDir, 'data'), ENKAKU_DATABASE_URL: o.databaseUrl, ENKAKU_DATABASE_SCHEMA: pgSchema.schema, ENKAKU_HTTP_PORT: '0', ENKAKU_DICOM_PORT: '0', ENKAKU_HL7_PORT: '0',
+    // The job worker of the finalise-sign-deliver step looks for due jobs this often (serve's default is 2000 ms).
+    ENKAKU_JOBS_POLL_MS: String(o.jobPollMs),
+  });
   const rt = await createRuntime(config, createLogger('warn'));
   const c = new pg.Client({ connectionString: o.databaseUrl });
   await c.connect();
@@ -527,14 +541,20 @@ async function main(): Promise<number> {
     say(`  per request besides the query: session check median ${ms(session.median)} p95 ${ms(session.p95)} ms; audit entry median ${ms(audited.median)} p95 ${ms(audited.p95)} ms`);
     say(`  1-minute load average ${load0.toFixed(2)} before and ${load1.toFixed(2)} after the HTTP measurement (${os.cpus().length} CPUs; other processes on the machine count too)`);
 
-    const fsd = await measureFinaliseSignDeliver(rt, base);
-    if (!fsd) say('  finalise-sign-deliver: not measured yet (hook in bench/reporting.ts, measureFinaliseSignDeliver)');
+    const fsd = await measureFinaliseSignDeliver(rt, base, c, load.facilities, o);
+    if (!fsd) say('  finalise-sign-deliver: skipped (--reports 0)');
 
     if (explains.length) say(`\nEXPLAIN ANALYZE\n${explains.join('\n\n')}`);
     const misses = rows.filter((r) => !r.info && !(r.p95 < TARGET_P95_MS));
     const failed = rows.filter((r) => r.errors > 0);
     say(`\nSummary: ${rows.length - misses.length}/${rows.length} worklist query types with p95 under ${TARGET_P95_MS} ms on ${load.counts.studies.toLocaleString('en')} studies (${load.counts.open.toLocaleString('en')} open)` + (failed.length ? `; ${failed.length} type(s) had errors` : ''));
-    return misses.length || failed.length ? 1 : 0;
+    if (fsd) {
+      say(
+        `         finalise-sign-deliver p95 ${fsd.endToEnd.p95.toFixed(0)} ms over ${fsd.reports} reports (target < ${FSD_TARGET_P95_MS} ms): ${fsd.pass ? 'PASS' : 'FAIL'}` +
+          `; finalise HTTP p95 ${fsd.finalise.p95.toFixed(0)} ms, delivery lag p95 ${fsd.lag.p95.toFixed(0)} ms (jobs.pollMs ${o.jobPollMs})` + (fsd.errors ? `; ${fsd.errors} report(s) failed` : ''),
+      );
+    }
+    return misses.length || failed.length || (fsd && !fsd.pass) ? 1 : 0;
   } finally {
     await app?.close();
     await rt.close();
