@@ -25,6 +25,7 @@ import { fetchSession, forgetSession, SESSION_KEY, useSession, useSetupStatus } 
 import { SecurityPage } from '../features/auth/SecurityPage.tsx';
 import { SetupPage } from '../features/auth/SetupPage.tsx';
 import { orderRoute } from '../features/orders/routes.tsx';
+import { findingsRoute } from '../features/findings/routes.tsx';
 import { QcPage } from '../features/qc/QcPage.tsx';
 import { StudyListPage } from '../features/viewer/StudyListPage.tsx';
 import { ViewerPage } from '../features/viewer/ViewerPage.tsx';
@@ -219,6 +220,8 @@ function routeFor(pathname: string, user: SessionUser): ReactNode {
   const path = normalisePath(pathname);
   const orderPage = orderRoute(path, user);
   if (orderPage !== undefined) return orderPage;
+  const findingsPage = findingsRoute(path, user);
+  if (findingsPage !== undefined) return findingsPage;
   const study = /^\/viewer\/studies\/([^/]+)$/.exec(path);
   if (study) {
     let uid = '';

@@ -9,6 +9,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSessionUser } from '../features/auth/session.ts';
 import { useLogout } from '../features/auth/useLogout.ts';
+import { FindingAlerts } from '../features/findings/FindingAlerts.tsx';
 import { ErrorAlert } from '../ui/ErrorAlert.tsx';
 import { LanguageSwitch } from '../ui/LanguageSwitch.tsx';
 import { NAV_ITEMS, type Section } from './navigation.ts';
@@ -130,6 +131,8 @@ export function Layout({ children }: { children: ReactNode }) {
         ) : null}
         {children}
       </AppShell.Main>
+      {/* Critical / urgent / incidental finding alerts on every logged-in screen (C1). */}
+      <FindingAlerts />
     </AppShell>
   );
 }

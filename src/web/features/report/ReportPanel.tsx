@@ -14,6 +14,7 @@ import { ErrorAlert } from '../../ui/ErrorAlert.tsx';
 import { hasAnyRole } from '../../app/access.ts';
 import { useSessionUser } from '../auth/session.ts';
 import { useKeyImages } from '../viewer/serverApi.ts';
+import { StudyFindings } from '../findings/StudyFindings.tsx';
 import { pdfUrl, saveDraft, useAmend, useFinalise, usePhysicians, useStartReport, useStudyReport, useTemplates } from './api.ts';
 import { useReportTranslation, type ReportT } from './i18n.ts';
 import './report.css';
@@ -47,6 +48,8 @@ export function ReportPanel({ studyUid, modality }: { studyUid: string; modality
       ) : (
         <StartReport studyUid={studyUid} modality={modality} />
       )}
+      {/* Critical / urgent / incidental findings: raise one, and the study's notices (features/findings). */}
+      <StudyFindings studyUid={studyUid} reportId={data.report?.id ?? null} />
       {data.others.map((r) => (
         <OtherReport key={r.id} report={r} t={t} />
       ))}
