@@ -3,36 +3,12 @@
  * re-render), red once the deadline has passed, with the deadline in Japan time.
  */
 import { Text, type MantineSize } from '@mantine/core';
-import { useSyncExternalStore } from 'react';
 import { formatDateTime } from '../../ui/time.ts';
 import { useFindingsTranslation, type FindingsT } from './i18n.ts';
 
-const listeners = new Set<() => void>();
-let timer: number | undefined;
-let now = Date.now();
+import { useNow } from '../../ui/now.ts';
 
-function subscribe(listener: () => void): () => void {
-  listeners.add(listener);
-  if (timer === undefined) {
-    now = Date.now();
-    timer = window.setInterval(() => {
-      now = Date.now();
-      for (const l of listeners) l();
-    }, 1000);
-  }
-  return () => {
-    listeners.delete(listener);
-    if (listeners.size === 0 && timer !== undefined) {
-      window.clearInterval(timer);
-      timer = undefined;
-    }
-  };
-}
-
-/** This terminal's time, ticking every second. */
-export function useNow(): number {
-  return useSyncExternalStore(subscribe, () => now, () => now);
-}
+export { useNow };
 
 const two = (n: number) => String(n).padStart(2, '0');
 

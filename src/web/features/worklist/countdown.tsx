@@ -3,37 +3,13 @@
  * (only the countdown cells re-render), corrected by the server's clock, red once overdue.
  */
 import { Text } from '@mantine/core';
-import { useSyncExternalStore } from 'react';
 import { formatDateTime } from '../../ui/time.ts';
 import { formatDuration } from './format.ts';
 import { useWorklistTranslation } from './i18n.ts';
 
-const listeners = new Set<() => void>();
-let timer: number | undefined;
-let now = Date.now();
+import { useNow } from '../../ui/now.ts';
 
-function subscribe(listener: () => void): () => void {
-  listeners.add(listener);
-  if (timer === undefined) {
-    now = Date.now();
-    timer = window.setInterval(() => {
-      now = Date.now();
-      for (const l of listeners) l();
-    }, 1000);
-  }
-  return () => {
-    listeners.delete(listener);
-    if (listeners.size === 0 && timer !== undefined) {
-      window.clearInterval(timer);
-      timer = undefined;
-    }
-  };
-}
-
-/** This terminal's time, ticking every second. */
-export function useNow(): number {
-  return useSyncExternalStore(subscribe, () => now, () => now);
-}
+export { useNow };
 
 /** Time left to `dueAt` (red when overdue, orange in the last 30 minutes), with the due time in Japan time. */
 export function Countdown({ dueAt, clockOffsetMs, open }: { dueAt: string; clockOffsetMs: number; open: boolean }) {
