@@ -10,7 +10,7 @@
  *    defaults (ISO-2022-JP, the signed PDF embedded in the ORU^R01);
  *  - a {@link JobWorker} on the runtime's queue, as `enkaku serve` starts it (src/server/main.ts),
  *    with `rt.deliveries.registerHandlers(worker, { loadVersion: (id) => rt.reports.loadVersion(id) })`
- *    and the configured `jobs.pollMs` (the bench sets a short one);
+ *    and the configured `jobs.pollMs` (serve's default unless `--job-poll-ms` says otherwise);
  *  - physicians with a jp-medical licence, a diagnostic radiology certification (covers every
  *    modality) and an enrolled TOTP secret, signed in as the web application does;
  *  - for each report, over real HTTP as that physician: claim the worklist item
@@ -229,7 +229,7 @@ export async function measureFsd(input: FsdInput): Promise<FsdResult | undefined
       `  finalise-sign-deliver: ${timed} reports, one at a time, by ${PHYSICIANS} physicians in turn; HL7 ORU^R01 (ISO-2022-JP, signed PDF embedded) over MLLP to a test receiver on 127.0.0.1:${receiver.port} that answers AA; built-in RFC 3161 TSA; target p95 < ${FSD_TARGET_P95_MS} ms` +
         (timed < input.reports ? ` (asked for ${input.reports}; only ${items.length} unread, unassigned items)` : ''),
     );
-    say(`    every facility (${facilities.length}) has contract route hl7 and one HL7 endpoint; job worker as in \`serve\` with jobs.pollMs = ${pollMs} ms (serve's default is 2000 ms; the worker also wakes when a job is enqueued in its process)`);
+    say(`    every facility (${facilities.length}) has contract route hl7 and one HL7 endpoint; job worker as in \`serve\` with jobs.pollMs = ${pollMs} ms (serve's default is 2000 ms; the worker also wakes as soon as a job enqueued in its process has committed)`);
     say(`    untimed warm-up: signing certificates issued (RSA key generation) for the ${PHYSICIANS} physicians in ${(certSeconds).toFixed(1)} s, then one full report per physician`);
     say('    TOTP codes are accepted once per 30 s step: before each signing the bench resets the physician\'s totp_last_step to null (as the tests do) and generates a fresh code');
     say('    per report, untimed: claim (POST /api/worklist/:id/claim), start (POST /api/studies/:uid/report), draft save (PUT /api/reports/:id/draft); timed: POST /api/reports/:id/finalise until the delivery is recorded as delivered');

@@ -28,7 +28,7 @@
  * Client and server share this process, so the figures include the client's own work.
  *
  *   node --import tsx bench/reporting.ts [--studies 1000000] [--patients N] [--open 50] [--reps 200]
- *                                        [--reports 200] [--job-poll-ms 50]
+ *                                        [--reports 200] [--job-poll-ms 2000]
  *                                        [--database-url postgres://...] [--explain] [--keep]
  *
  * Without --database-url, PostgreSQL is taken from ENKAKU_BENCH_DATABASE_URL, else
@@ -61,7 +61,7 @@ const USAGE = `Usage: npm run bench:reporting -- [options]
   --open N             open items per thousand (default 50: a backlog of 5 %)
   --reps N             timed requests of each query type (default 200, at least 200 for the target)
   --reports N          finalise-sign-deliver: timed reports (default 200; 0 skips it; the target wants at least 100)
-  --job-poll-ms N      jobs.pollMs of the job worker that delivers the reports (default 50)
+  --job-poll-ms N      jobs.pollMs of the job worker that delivers the reports (default 2000, as serve)
   --database-url URL   PostgreSQL (default ENKAKU_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres);
                        Enkaku gets a fresh schema there, dropped at the end
   --explain            print EXPLAIN ANALYZE of every query type (default: of those that miss the target)
@@ -99,7 +99,7 @@ function parseOptions(): Options {
       open: { type: 'string', default: '50' },
       reps: { type: 'string', default: '200' },
       reports: { type: 'string', default: '200' },
-      'job-poll-ms': { type: 'string', default: '50' },
+      'job-poll-ms': { type: 'string', default: '2000' },
       'database-url': { type: 'string' },
       explain: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },

@@ -133,8 +133,36 @@ export class JobQueue {
     const runAfter = input.runAfter && input.runAfter > now ? input.runAfter : now;
     const job = this.newRow(input, now, { state: 'queued', run_after: runAfter.toISOString(), max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
     const result = await this.repo.insertIfAbsent(ex, job);
-    if (result.created) for (const l of this.listeners) l(result.job);
+    if (result.created) {
+      if (ex.isTransaction) this.notifyOnceVisible(result.job);
+      else this.notify(result.job);
+    }
     return result;
+  }
+
+  private notify(job: Job): void {
+    for (const l of this.listeners) l(job);
+  }
+
+  /**
+   * A job enqueued inside a transaction can be claimed only once that transaction has
+   * committed. Kysely has no commit hook, so this looks for the row outside the
+   * transaction, soon and then less often, and wakes the workers when it is there; if
+   * the transaction rolled back, the row never appears and nobody is woken (the regular
+   * poll is the fallback either way).
+   */
+  private notifyOnceVisible(job: Job): void {
+    if (this.listeners.size === 0) return;
+    const delays = [0, 5, 10, 20, 40, 80, 160, 320, 640];
+    const look = async (i: number): Promise<void> => {
+      const row = await this.repo.byId(job.id).catch(() => undefined);
+      if (row) {
+        if (row.state === 'queued') this.notify(row);
+        return;
+      }
+      if (i + 1 < delays.length) setTimeout(() => void look(i + 1), delays[i + 1]).unref();
+    };
+    setTimeout(() => void look(0), 0).unref();
   }
 
   /**
@@ -234,7 +262,7 @@ export class JobQueue {
     const ok = await this.repo.release(id, owner, this.now().toISOString());
     if (ok) {
       const job = await this.repo.byId(id);
-      if (job) for (const l of this.listeners) l(job);
+      if (job) this.notify(job);
     }
     return ok;
   }
@@ -250,7 +278,8 @@ export class JobQueue {
     if (!job) throw new AppError('not_found', 'no such job');
     if (!(await this.repo.requeue(ex, id, this.now().toISOString()))) throw new AppError('conflict', 'the job is running; it cannot be retried now');
     const queued = (await this.repo.byId(id, ex))!;
-    for (const l of this.listeners) l(queued);
+    if (ex.isTransaction) this.notifyOnceVisible(queued);
+    else this.notify(queued);
     return queued;
   }
 

@@ -70,6 +70,32 @@ describe('job worker', { concurrency: false }, () => {
     await w.stop();
   });
 
+  test('wakes once a job enqueued inside a transaction has committed, and not for a rolled-back one', async () => {
+    const ran: unknown[] = [];
+    const w = worker({ pollMs: 60_000 }).register('w.trx', async (ctx) => {
+      ran.push(ctx.payload.n);
+    });
+    w.start();
+    await new Promise((r) => setTimeout(r, 100)); // the first look found nothing
+    const id = await rt.db.kysely.transaction().execute(async (trx) => {
+      const { job } = await q.enqueue(trx, { kind: 'w.trx', key: 'committed', facilityId: null, payload: { n: 1 } });
+      await new Promise((r) => setTimeout(r, 150)); // the transaction is still open when a look would come
+      return job.id;
+    });
+    await until(async () => (await q.get(id))?.state === 'done', 5000);
+    await assert.rejects(
+      rt.db.kysely.transaction().execute(async (trx) => {
+        await q.enqueue(trx, { kind: 'w.trx', key: 'rolled-back', facilityId: null, payload: { n: 2 } });
+        throw new Error('roll back');
+      }),
+      /roll back/,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(ran, [1]);
+    assert.equal(await q.byKey('w.trx', 'rolled-back'), undefined);
+    await w.stop();
+  });
+
   test('runs at most `concurrency` handlers at once', async () => {
     let running = 0;
     let peak = 0;
