@@ -164,7 +164,8 @@ export async function escalate(ctx: FindingsContext, findingId: string, n: numbe
     });
     await enqueueTimer(ctx, trx, f);
     await enqueuePrompts(ctx, trx, f, n, promptTargets(ctx, settings, recipients, next));
-    await ctx.events.publish(trx, { alert: alertOf(f, 'escalated', facilityName), userIds: [...stepUsers(recipients, next), f.raised_by], version: f.version });
+    // Everyone told so far (the earlier steps too: their alert shows the new step) and the reader.
+    await ctx.events.publish(trx, { alert: alertOf(f, 'escalated', facilityName), userIds: [...notifiedUsers(recipients), f.raised_by], version: f.version });
     return { escalation: n, fromStep: before.step, toStep: next, deadline };
   });
 }

@@ -248,6 +248,8 @@ describe('findings: raise, alert, acknowledge, escalate, follow up', { concurren
       assert.ok(up.deadlineAt && Date.parse(up.deadlineAt) > Date.parse(f2.deadlineAt!), 'a new deadline for the next step');
       assert.ok(afterOne.recipients.find((r) => r.step === 1)!.notifiedAt);
       await self.waitFor((a) => a.findingId === f2.id && a.type === 'escalated');
+      // The attending physician told at step 0 hears of the escalation too (the alert shows the new step).
+      await a1.waitFor((a) => a.findingId === f2.id && a.type === 'escalated');
       // Then the duty contact (phone only) and the management physicians.
       await boss.waitFor((a) => a.findingId === f2.id && a.type === 'escalated', 15_000);
       const atTop = await findingOf(f2.id);

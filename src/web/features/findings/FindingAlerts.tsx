@@ -12,7 +12,7 @@
  */
 import { Box, Button, CloseButton, Group, Paper, Stack, Text } from '@mantine/core';
 import { useIsMutating } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { FindingCategory, FindingView } from '../../../shared/findings.ts';
 import { navigate } from '../../app/router.tsx';
@@ -122,27 +122,6 @@ function currentContacts(finding: FindingView | undefined): string {
     .join('、');
 }
 
-/**
- * Refetches the finding shortly after its deadline: the server sends an escalation to the
- * next step (and the reader) only, so an earlier recipient's alert learns of it here. Once
- * per deadline, a few times at most while the escalation is late; nothing when no deadline
- * is running (an unattended screen does not keep polling).
- */
-function useRefetchAfterDeadline(deadlineAt: string | null, refetch: () => unknown, updatedAt: number): void {
-  const tries = useRef<{ deadline: string | null; n: number }>({ deadline: null, n: 0 });
-  useEffect(() => {
-    if (!deadlineAt) return;
-    if (tries.current.deadline !== deadlineAt) tries.current = { deadline: deadlineAt, n: 0 };
-    if (tries.current.n >= 4) return;
-    const wait = Math.max(Date.parse(deadlineAt) - Date.now() + 3000, tries.current.n ? 5000 : 1000);
-    const timer = window.setTimeout(() => {
-      tries.current.n += 1;
-      refetch();
-    }, Math.min(wait, 2_147_000_000));
-    return () => window.clearTimeout(timer);
-  }, [deadlineAt, refetch, updatedAt]);
-}
-
 function AlertCard({ alert, sound, onHide, onRemove, t }: { alert: ActiveAlert; sound: Sound | null; onHide: () => void; onRemove: () => void; t: FindingsT }) {
   const { t: tAny } = useTranslation();
   const me = useSessionUser().id;
@@ -165,8 +144,6 @@ function AlertCard({ alert, sound, onHide, onRemove, t }: { alert: ActiveAlert; 
     if (closed || (f && suppressed)) onRemove();
   }, [closed, f, suppressed, onRemove]);
   const deadline = closed ? null : (f?.deadlineAt ?? event.deadlineAt);
-  const { refetch } = finding;
-  useRefetchAfterDeadline(deadline, refetch, finding.dataUpdatedAt);
   if (suppressed) return null;
   const escalated = event.type === 'escalated' || (f !== undefined && f.escalations > 0);
   const ackError = ack.error ? describeError(tAny, ack.error) : null;
