@@ -92,6 +92,31 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     assert.equal((await app.inject({ method: 'GET', url: `${base(series[1]!)}/rendered` })).statusCode, 401);
   });
 
+  test('the next slices are rendered ahead of a reader scrolling a series, and served to nobody else', async () => {
+    const i0 = series[0]!;
+    const window = '?window=41,399,linear';
+    const before = rt.renderer.stats().encodes;
+    const first = await get(`${base(i0)}/rendered${window}`, 'image/jpeg');
+    assert.equal(first.statusCode, 200);
+    const until = async (ok: () => boolean) => {
+      for (let t = 0; t < 400 && !ok(); t++) await new Promise((r) => setTimeout(r, 5));
+    };
+    // The slice asked for, then the four after it.
+    await until(() => rt.renderer.stats().encodes >= before + 5);
+    const encodes = rt.renderer.stats().encodes;
+    assert.equal(encodes, before + 5);
+    for (const i of series.slice(1, 4)) {
+      const res = await get(`${base(i)}/rendered${window}`, 'image/jpeg');
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-type'], 'image/jpeg');
+      const expected = await rt.renderer.renderPixels({ key: `direct-${i.sopInstanceUid}`, bytes: i.bytes }, parseRenderedParams({ window: '41,399,linear' }, 'image/jpeg', 'rendered'));
+      assert.equal((await gray(res.rawPayload)).info.width, expected.width);
+    }
+    assert.equal(rt.renderer.stats().encodes, encodes, 'slices 2 to 4 were ready before they were asked for');
+    // What was rendered ahead for facility A is still refused to facility B.
+    assert.equal((await get(`${base(series[1]!)}/rendered${window}`, 'image/jpeg', readB)).statusCode, 404);
+  });
+
   test('viewing a series is audited once, not once per frame', async () => {
     const before = (await rt.audit.search(OP, { action: 'series.view', limit: 100 })).total;
     for (const i of series) await get(`${base(i)}/rendered`, 'image/png');

@@ -68,9 +68,74 @@ function actorKey(actor: Actor): string {
 type Where = { studyUid: string; seriesUid?: string; sopInstanceUid?: string };
 type InstanceRow = Awaited<ReturnType<QueryRepository['instances']>>[number];
 
+/** Slices rendered ahead of a reader who moves through a series or a multi-frame instance. */
+const READ_AHEAD = 4;
+/** How long a series' slice order is reused for read-ahead before it is looked up again. */
+const SERIES_ORDER_TTL_MS = 30_000;
+
+/**
+ * Where each reader is in each series, and the slice order of recently viewed series, for
+ * read-ahead: after slice i is shown, slices i+1 … i+4 (or i−1 … i−4 when the reader moves
+ * backwards) are rendered in the background with the same parameters. Only hints live here:
+ * every request is still authorised, looked up and audited on its own.
+ */
+class ReadAheadPlanner {
+  private readonly orders = new Map<string, { at: number; rows: Promise<InstanceRow[]> }>();
+  private readonly positions = new Map<string, { index: number; step: 1 | -1 }>();
+
+  constructor(private readonly list: (scope: 'all' | string[], row: InstanceRow) => Promise<InstanceRow[]>) {}
+
+  /** The slices to render next for this reader after `row`, nearest first. */
+  async next(reader: string, scope: 'all' | string[], row: InstanceRow): Promise<InstanceRow[]> {
+    const scopeKey = scope === 'all' ? '*' : [...scope].sort().join(',');
+    const orderKey = `${scopeKey}\u0000${row.series_uid}`;
+    const now = Date.now();
+    let order = this.orders.get(orderKey);
+    if (!order || now - order.at > SERIES_ORDER_TTL_MS) {
+      order = { at: now, rows: this.list(scope, row) };
+      this.orders.set(orderKey, order);
+      if (this.orders.size > 500) for (const [k, o] of this.orders) if (now - o.at > SERIES_ORDER_TTL_MS || this.orders.size > 500) this.orders.delete(k);
+      order.rows.catch(() => this.orders.delete(orderKey));
+    }
+    const rows = await order.rows;
+    const index = rows.findIndex((r) => r.sop_instance_uid === row.sop_instance_uid);
+    if (index < 0) return [];
+    const posKey = `${reader}\u0000${row.series_uid}`;
+    const last = this.positions.get(posKey);
+    // At either end there is one way to go; otherwise the way the reader last moved (a jump
+    // of more than a few slices says nothing about it).
+    const moved = last && index !== last.index && Math.abs(index - last.index) <= 2 * READ_AHEAD ? (index > last.index ? 1 : -1) : undefined;
+    const step: 1 | -1 = index === 0 ? 1 : index === rows.length - 1 ? -1 : (moved ?? last?.step ?? 1);
+    this.positions.delete(posKey);
+    this.positions.set(posKey, { index, step });
+    if (this.positions.size > 5000) this.positions.delete(this.positions.keys().next().value!);
+    const out: InstanceRow[] = [];
+    for (let i = 1; i <= READ_AHEAD; i++) {
+      const r = rows[index + i * step];
+      if (r) out.push(r);
+    }
+    return out;
+  }
+}
+
 /** Registers rendered and thumbnail routes (full paths under `/dicomweb`). */
 export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void {
   const throttle = new ViewAuditThrottle();
+  const planner = new ReadAheadPlanner(async (scope, row) => {
+    const rows = await deps.queries.instances({ scope, studyUid: { kind: 'equals', value: row.study_uid }, seriesUid: { kind: 'equals', value: row.series_uid }, limit: 5000, offset: 0 });
+    return rows.sort((a, b) => (a.instance_number ?? 0) - (b.instance_number ?? 0));
+  });
+
+  /** Renders what the reader will probably ask for next, in the background (see ReadAheadPlanner). */
+  const readAhead = async (actor: Actor, scope: 'all' | string[], row: InstanceRow, request: RenderRequest, frames: number): Promise<void> => {
+    if (frames > 1) {
+      const next = Array.from({ length: READ_AHEAD }, (_, i) => request.frame + 1 + i).filter((f) => f <= frames);
+      deps.renderer.readAhead(next.map((frame) => ({ source: { key: row.blob_sha256, bytes: () => deps.files.read(row) }, req: { ...request, frame } })));
+      return;
+    }
+    const next = await planner.next(actorKey(actor), scope, row);
+    deps.renderer.readAhead(next.map((r) => ({ source: { key: r.blob_sha256, bytes: () => deps.files.read(r) }, req: request })));
+  };
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
   const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {
@@ -113,6 +178,9 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     if (request.ignoredAnnotations.length) reply.header('warning', `299 ${req.host}: The following annotation values are not supported: ${request.ignoredAnnotations.join(',')}`);
     if (display) reply.header('x-enkaku-display-profile', encodeURIComponent(display.label));
     reply.header('content-type', image.contentType).send(image.body);
+    if (kind === 'rendered' && where.sopInstanceUid) {
+      readAhead(actor, scope, row, request, image.frames).catch((err: unknown) => req.log.warn({ event: 'render.read-ahead-failed', err: (err as Error).message }, 'read-ahead failed'));
+    }
   };
 
   type Q = { Querystring: Record<string, unknown> };

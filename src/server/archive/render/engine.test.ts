@@ -101,7 +101,7 @@ describe('frame cache', () => {
 
   it('stays within its byte limit, evicting the least recently used frames', async () => {
     const frameBytes = 96 * 96 * 2;
-    const engine = new RenderEngine({ cacheBytes: frameBytes * 2 + 100 });
+    const engine = new RenderEngine({ cacheBytes: frameBytes * 2 + 100, imageCacheBytes: 0 });
     for (let i = 0; i < 5; i++) await engine.render({ key: `ct${i}`, bytes: ct[i]! }, params({}));
     const s = engine.stats();
     assert.ok(s.cache.bytes <= s.cache.limit, `${s.cache.bytes} bytes cached, limit ${s.cache.limit}`);
@@ -111,6 +111,42 @@ describe('frame cache', () => {
     assert.equal(engine.stats().decodes, 5, 'the most recent frame is still cached');
     await engine.render({ key: 'ct0', bytes: ct[0]! }, params({}));
     assert.equal(engine.stats().decodes, 6, 'the oldest frame was evicted');
+  });
+
+  it('serves an image it has made before without rendering it again, for exactly the same parameters', async () => {
+    const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+    const source = { key: 'ct1', bytes: ct[1]! };
+    const first = await engine.render(source, params({ window: '40,400,linear' }));
+    const again = await engine.render(source, params({ window: '40,400,linear' }));
+    assert.equal(again.body, first.body);
+    assert.equal(engine.stats().encodes, 1);
+    await engine.render(source, params({ window: '40,401,linear' }));
+    await engine.render(source, params({ window: '40,400,linear' }, 'image/jpeg'));
+    await engine.render(source, { ...params({ window: '40,400,linear' }), outputLut: Uint8Array.from({ length: 256 }, (_, i) => 255 - i) });
+    assert.equal(engine.stats().encodes, 4, 'another window, media type or output LUT is another image');
+    // The same LUT contents in another table object is the same image.
+    await engine.render(source, { ...params({ window: '40,400,linear' }), outputLut: Array.from({ length: 256 }, (_, i) => 255 - i) });
+    assert.equal(engine.stats().encodes, 4);
+    engine.forget('ct1');
+    await engine.render(source, params({ window: '40,400,linear' }));
+    assert.equal(engine.stats().encodes, 5, 'a forgotten instance is rendered again');
+  });
+
+  it('renders the next slices ahead of a reader, and a new read-ahead replaces the slices still waiting', async () => {
+    const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+    const read: number[] = [];
+    const src = (i: number) => ({ key: `ahead${i}`, bytes: async () => (read.push(i), ct[i]!) });
+    const req = params({ window: '40,400,linear' });
+    engine.readAhead([1, 2, 3].map((i) => ({ source: src(i), req })));
+    engine.readAhead([4].map((i) => ({ source: src(i), req })));
+    for (let t = 0; t < 200 && engine.stats().readAheads < 1; t++) await new Promise((r) => setTimeout(r, 5));
+    for (let t = 0; t < 200 && engine.stats().encodes < 1; t++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(read, [4], 'only the latest read-ahead ran');
+    const before = engine.stats().encodes;
+    const shown = await engine.render(src(4), req);
+    assert.equal(engine.stats().encodes, before, 'the slice read ahead was served from memory');
+    assert.equal(shown.contentType, 'image/png');
+    assert.deepEqual(read, [4]);
   });
 
   it('does not keep an entry larger than the whole cache', () => {

@@ -7,6 +7,12 @@
  * grayscale by Enkaku's own reader, the rest by dcmjs-imaging), apply Modality LUT, VOI,
  * MONOCHROME1 inversion and the optional output LUT through one lookup table, crop and flip
  * the source region, then scale and encode with sharp.
+ *
+ * Encoded images are kept too, in a second bounded memory cache keyed by the file's digest
+ * and every parameter that changes the output (frame, media type, quality, window,
+ * viewport, output LUT), so that showing a slice again costs no rendering. A reader who
+ * scrolls through a series asks for its slices one after another: {@link RenderEngine.readAhead}
+ * renders the next ones in the background, one at a time, into that cache.
  */
 import sharp, { type JpegOptions, type Sharp } from 'sharp';
 import { FrameCache, type FrameCacheStats } from './cache.ts';
@@ -67,7 +73,14 @@ export interface RenderedPixels {
 export interface RenderStats {
   /** Frames decoded since the engine was made (cache misses that reached the decoder). */
   decodes: number;
+  /** Images encoded since the engine was made (image cache misses). */
+  encodes: number;
+  /** Slices rendered ahead of a reader (see {@link RenderEngine.readAhead}). */
+  readAheads: number;
+  /** Decoded frames. */
   cache: FrameCacheStats;
+  /** Encoded images. */
+  images: FrameCacheStats;
 }
 
 /** What measurements need to know of an instance besides its pixels. */
@@ -100,6 +113,32 @@ export interface ModalityFrame {
   padding: Uint8Array | null;
   attributes: MeasurementAttributes;
 }
+
+/** Identity of an output LUT's contents (FNV-1a over its entries), memoised per table object. */
+const lutIds = new WeakMap<object, string>();
+function lutId(lut: ArrayLike<number>): string {
+  const known = lutIds.get(lut as object);
+  if (known) return known;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < lut.length; i++) {
+    h ^= lut[i]! & 0xffff;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  const id = `${lut.length}.${h.toString(36)}`;
+  lutIds.set(lut as object, id);
+  return id;
+}
+
+/** Everything of a request that changes the encoded image, as a cache key. */
+function outputKey(key: string, req: RenderRequest): string {
+  const w = req.window ? `${req.window.center},${req.window.width},${req.window.fn}` : '-';
+  const v = req.viewport ? `${req.viewport.width}x${req.viewport.height}+${req.viewport.sx ?? ''},${req.viewport.sy ?? ''},${req.viewport.sw ?? ''},${req.viewport.sh ?? ''}` : '-';
+  const q = req.mediaType === 'image/jpeg' ? req.quality : 0;
+  return `${key}:${req.frame ?? 1}:${req.mediaType}:${q}:${w}:${v}:${req.outputLut ? lutId(req.outputLut) : '-'}`;
+}
+
+/** Slices rendered ahead of a reader, at most. */
+const READ_AHEAD_MAX = 8;
 
 interface CachedFrame {
   frame: DecodedFrame;
@@ -242,12 +281,23 @@ function pipeline(p: Prepared): Sharp {
  */
 export class RenderEngine {
   private readonly cache: FrameCache<CachedFrame>;
+  private readonly images: FrameCache<RenderedImage>;
   private readonly pending = new Map<string, Promise<CachedFrame>>();
+  private readonly encoding = new Map<string, Promise<RenderedImage>>();
+  private ahead: Array<{ source: RenderSource; req: RenderRequest }> = [];
+  private aheadRunning = false;
   private decodes = 0;
+  private encodes = 0;
+  private readAheads = 0;
 
-  /** @param opts.cacheBytes most bytes of decoded frames kept in memory (0 disables the cache) */
-  constructor(opts: { cacheBytes: number }) {
+  /**
+   * @param opts.cacheBytes most bytes of decoded frames kept in memory (0 disables the cache)
+   * @param opts.imageCacheBytes most bytes of encoded images kept in memory (default a quarter
+   *   of `cacheBytes`; 0 disables that cache and read-ahead)
+   */
+  constructor(opts: { cacheBytes: number; imageCacheBytes?: number }) {
     this.cache = new FrameCache<CachedFrame>(opts.cacheBytes);
+    this.images = new FrameCache<RenderedImage>(opts.imageCacheBytes ?? Math.floor(opts.cacheBytes / 4));
   }
 
   /** The decoded frame, from the cache or decoded now (concurrent requests share one decode). */
@@ -319,14 +369,62 @@ export class RenderEngine {
    * @throws the errors of {@link RenderEngine.renderPixels}
    */
   async render(source: RenderSource, req: RenderRequest): Promise<RenderedImage> {
+    if (this.images.limit === 0) return this.encode(source, req);
+    const key = outputKey(source.key, req);
+    const hit = this.images.get(key);
+    if (hit) return hit;
+    const inflight = this.encoding.get(key);
+    if (inflight) return inflight;
+    const work = this.encode(source, req);
+    this.encoding.set(key, work);
+    try {
+      const image = await work;
+      this.images.set(key, image, image.body.length + 200);
+      return image;
+    } finally {
+      this.encoding.delete(key);
+    }
+  }
+
+  private async encode(source: RenderSource, req: RenderRequest): Promise<RenderedImage> {
     const p = await this.prepare(source, req);
     const img = pipeline(p);
     const body =
       req.mediaType === 'image/png'
         ? await img.png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
         : await img.jpeg(jpegOptions(req.quality)).toBuffer();
+    this.encodes++;
     const size = p.target ?? { width: p.width, height: p.height };
     return { body, contentType: req.mediaType, width: size.width, height: size.height, frames: p.frames };
+  }
+
+  /**
+   * Renders the given slices in the background, in order and one at a time, into the image
+   * cache, so that a reader scrolling through a series finds the next ones ready. A new call
+   * replaces the slices still waiting from the previous one (the reader has moved on).
+   * Failures are ignored here: the request for that slice will meet them. The caller must
+   * only pass sources the reader may see; what is cached is served only to requests that
+   * were authorised on their own.
+   */
+  readAhead(items: Array<{ source: RenderSource; req: RenderRequest }>): void {
+    if (this.images.limit === 0) return;
+    this.ahead = items.slice(0, READ_AHEAD_MAX).filter((i) => !this.images.has(outputKey(i.source.key, i.req)));
+    if (this.aheadRunning || this.ahead.length === 0) return;
+    this.aheadRunning = true;
+    const next = (): void => {
+      const item = this.ahead.shift();
+      if (!item) {
+        this.aheadRunning = false;
+        return;
+      }
+      this.readAheads++;
+      // setImmediate: requests that arrived meanwhile are handled before the next slice.
+      this.render(item.source, item.req).then(
+        () => setImmediate(next),
+        () => setImmediate(next),
+      );
+    };
+    setImmediate(next);
   }
 
   /**
@@ -344,13 +442,14 @@ export class RenderEngine {
     return { ...base, ...modalityOf(decoded) };
   }
 
-  /** Forgets the cached frames of one instance (e.g. when it is deleted). */
+  /** Forgets the cached frames and images of one instance (e.g. when it is deleted). */
   forget(key: string): void {
     this.cache.deletePrefix(`${key}:`);
+    this.images.deletePrefix(`${key}:`);
   }
 
-  /** Counters: decodes, cache entries, bytes, hits, misses, evictions. */
+  /** Counters: decodes, encodes, slices rendered ahead, and both caches. */
   stats(): RenderStats {
-    return { decodes: this.decodes, cache: this.cache.stats() };
+    return { decodes: this.decodes, encodes: this.encodes, readAheads: this.readAheads, cache: this.cache.stats(), images: this.images.stats() };
   }
 }
