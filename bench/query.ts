@@ -8,9 +8,11 @@
  *  1. writes a synthetic CT series (default 300 slices of 512x512, 16-bit, explicit VR LE)
  *     and sends it with storescu to a fresh Enkaku (SQLite) and a fresh Orthanc;
  *  2. WADO-RS metadata of that series: the first call after a restart, then repeated calls;
- *  3. rendered frames (PNG, then JPEG): every slice once (cold: both servers restarted just
- *     before) and again (warm), one request at a time over keep-alive HTTP, each answer
- *     checked (status, media type, PNG/JPEG signature, width and height);
+ *  3. rendered frames (PNG, then JPEG): every slice once in series order (cold: both servers
+ *     restarted just before) and again (warm), then, after another restart, once in a
+ *     shuffled order (no slice after its neighbour, so nothing rendered ahead helps); one
+ *     request at a time over keep-alive HTTP, each answer checked (status, media type,
+ *     PNG/JPEG signature, width and height);
  *  4. loads 10,000 small studies (Japanese names in several character sets) into both and
  *     times a fixed set of QIDO-RS study searches on both;
  *  5. unless `--no-pg-million` (or PostgreSQL is not reachable), starts Enkaku on a fresh
@@ -711,7 +713,7 @@ function checkImage(r: TimedAnswer, format: ImageFormat, size: number): string |
 
 interface RenderedRow {
   format: ImageFormat;
-  pass: 'cold' | 'warm';
+  pass: 'cold' | 'warm' | 'shuffled';
   enkaku: Stats;
   orthanc: Stats;
   enkakuBytes: number;
@@ -723,6 +725,32 @@ interface RenderedRow {
   cpu: CpuWindow;
 }
 
+/**
+ * The items in a pseudo-random order (seeded, the same in every run) in which no item
+ * directly follows the one before it in the input.
+ */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let x = seed >>> 0 || 1;
+  const next = (): number => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 2 ** 32;
+  };
+  const index = new Map(items.map((v, i) => [v, i]));
+  for (let attempt = 0; ; attempt++) {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    const adjacent = out.some((v, i) => i > 0 && Math.abs(index.get(v)! - index.get(out[i - 1]!)!) <= 1);
+    if (!adjacent || attempt > 1000 || out.length < 4) return out;
+  }
+}
+
 async function renderedPart(pair: Pair, series: SeriesOnDisk, warmup: SeriesOnDisk): Promise<RenderedRow[]> {
   const rows: RenderedRow[] = [];
   const ids = await orthancIds(pair, series.seriesUid);
@@ -730,22 +758,33 @@ async function renderedPart(pair: Pair, series: SeriesOnDisk, warmup: SeriesOnDi
   const missing = series.sopUids.filter((s) => !ids.has(s)).length;
   if (missing) throw new BenchError(`Orthanc does not know ${missing} of the series' instances`);
   for (const format of ['png', 'jpeg'] as const) {
-    say(`\nRendered ${format.toUpperCase()}: both servers restarted; ${series.sopUids.length} slices cold, then the same slices warm`);
+    say(`\nRendered ${format.toUpperCase()}: both servers restarted; ${series.sopUids.length} slices cold in series order, then the same slices warm; both servers restarted again; every slice once in a shuffled order`);
     await pair.restart(`rendered-${format}`);
     const accept = { accept: `image/${format}` };
     const eUrl = (s: SeriesOnDisk, sop: string): string => `/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}/instances/${sop}/rendered`;
     // Warm-up on a different series: code paths and connections, not the measured frames.
     let eErr: string | undefined;
     let oErr: string | undefined;
-    for (const sop of warmup.sopUids) {
-      const er = await pair.enkakuGet(eUrl(warmup, sop), accept);
-      eErr ??= checkImage(er, format, SIZE);
-      const or = await pair.orthancGet(`/instances/${warmIds.get(sop)}/rendered`, accept);
-      oErr ??= checkImage(or, format, SIZE);
-    }
+    const warmUp = async (): Promise<void> => {
+      for (const sop of warmup.sopUids) {
+        const er = await pair.enkakuGet(eUrl(warmup, sop), accept);
+        eErr ??= checkImage(er, format, SIZE);
+        const or = await pair.orthancGet(`/instances/${warmIds.get(sop)}/rendered`, accept);
+        oErr ??= checkImage(or, format, SIZE);
+      }
+    };
+    await warmUp();
     if (eErr) problem(`Enkaku rendered ${format.toUpperCase()} does not work (warm-up request): ${eErr}${eErr.startsWith('HTTP 404') ? ' — the rendered endpoint is missing; Enkaku is skipped for this format' : ''}`);
     if (oErr) problem(`Orthanc rendered ${format.toUpperCase()} does not work (warm-up request): ${oErr}`);
-    for (const pass of ['cold', 'warm'] as const) {
+    for (const pass of ['cold', 'warm', 'shuffled'] as const) {
+      // Shuffled: cold again (both servers restarted), in an order in which no slice follows
+      // its neighbour, so that nothing a server renders ahead of a scrolling reader helps.
+      let order = series.sopUids;
+      if (pass === 'shuffled') {
+        await pair.restart(`rendered-${format}-shuffled`);
+        await warmUp();
+        order = shuffled(series.sopUids, 7);
+      }
       const e: number[] = [];
       const o: number[] = [];
       let eBytes = 0;
@@ -754,7 +793,7 @@ async function renderedPart(pair: Pair, series: SeriesOnDisk, warmup: SeriesOnDi
       let eBad: string | undefined;
       let oBad: string | undefined;
       const [, cpu] = await pair.measure(async () => {
-        for (const sop of series.sopUids) {
+        for (const sop of order) {
           checkInterrupted();
           if (!eErr) {
             const r = await pair.enkakuGet(eUrl(series, sop), accept);
@@ -1626,7 +1665,7 @@ async function main(): Promise<number> {
     );
   }
   if (rendered.length) {
-    say(`\nRendered frames, ${O.count} × ${SIZE}x${SIZE} CT slices, each once cold and once warm, one request at a time (keep-alive)`);
+    say(`\nRendered frames, ${O.count} × ${SIZE}x${SIZE} CT slices, each once cold and once warm in series order, then once cold in a shuffled order; one request at a time (keep-alive)`);
     const rowsR: string[][] = [];
     for (const r of rendered) {
       const v = ratioVerdict('rendered', `rendered ${r.format.toUpperCase()} ${r.pass}`, r.enkaku, r.orthanc, TARGETS.renderedRatio, r.enkakuError, r.orthancError);

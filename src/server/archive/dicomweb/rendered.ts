@@ -76,8 +76,10 @@ const SERIES_ORDER_TTL_MS = 30_000;
 /**
  * Where each reader is in each series, and the slice order of recently viewed series, for
  * read-ahead: after slice i is shown, slices i+1 … i+4 (or i−1 … i−4 when the reader moves
- * backwards) are rendered in the background with the same parameters. Only hints live here:
- * every request is still authorised, looked up and audited on its own.
+ * backwards) are rendered in the background with the same parameters, when the reader opens
+ * the series or scrolls (moves by at most eight slices; a longer jump renders nothing
+ * ahead). Only hints live here: every request is still authorised, looked up and audited on
+ * its own.
  */
 class ReadAheadPlanner {
   private readonly orders = new Map<string, { at: number; rows: Promise<InstanceRow[]> }>();
@@ -102,13 +104,14 @@ class ReadAheadPlanner {
     if (index < 0) return [];
     const posKey = `${reader}\u0000${row.series_uid}`;
     const last = this.positions.get(posKey);
-    // At either end there is one way to go; otherwise the way the reader last moved (a jump
-    // of more than a few slices says nothing about it).
-    const moved = last && index !== last.index && Math.abs(index - last.index) <= 2 * READ_AHEAD ? (index > last.index ? 1 : -1) : undefined;
+    // At either end there is one way to go; otherwise the way the reader last moved.
+    const moved = last && index !== last.index ? (index > last.index ? 1 : -1) : undefined;
     const step: 1 | -1 = index === 0 ? 1 : index === rows.length - 1 ? -1 : (moved ?? last?.step ?? 1);
     this.positions.delete(posKey);
     this.positions.set(posKey, { index, step });
     if (this.positions.size > 5000) this.positions.delete(this.positions.keys().next().value!);
+    // A jump of more than a few slices is not scrolling: nothing is rendered ahead of it.
+    if (last && Math.abs(index - last.index) > 2 * READ_AHEAD) return [];
     const out: InstanceRow[] = [];
     for (let i = 1; i <= READ_AHEAD; i++) {
       const r = rows[index + i * step];
