@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { generate } from 'otplib';
 import type { FindingAlertEvent } from '../../shared/findings.ts';
 import type { Actor } from '../platform/context.ts';
+import { sseReader } from '../platform/sse-client.ts';
 import type { Runtime } from '../runtime.ts';
 import { orderInput, patient, storeStudy } from '../orders/test-fixtures.ts';
 
@@ -253,24 +254,18 @@ export function openAlerts(port: number, cookie: string): Promise<AlertStream> {
         res.resume();
         return;
       }
-      let buf = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
+      res.on(
+        'data',
+        sseReader((name, data) => {
           if (name === 'ready') resolve(stream);
           if (name === 'finding' && data) {
             const a = JSON.parse(data) as FindingAlertEvent;
             alerts.push(a);
             for (const w of [...waiters]) if (w.pred(a)) w.done(a);
           }
-        }
-      });
+        }),
+      );
     });
     req.on('error', (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { Intake } from '../archive/intake.ts';
 import { generateSeries, type SyntheticPatient } from '../archive/dicom/synthetic.ts';
 import type { Actor } from '../platform/context.ts';
+import { sseReader } from '../platform/sse-client.ts';
 import type { Runtime } from '../runtime.ts';
 import type { WorklistEvent } from '../../shared/worklist.ts';
 import { OP } from './test-support.ts';
@@ -73,24 +74,18 @@ export function openEvents(port: number, cookie: string): Promise<EventStream> {
         res.resume();
         return;
       }
-      let buf = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const name = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
+      res.on(
+        'data',
+        sseReader((name, data) => {
           if (name === 'ready') resolve(stream);
           if (name === 'worklist' && data) {
             const e = JSON.parse(data) as WorklistEvent;
             events.push(e);
             for (const w of [...waiters]) if (w.pred(e)) w.done(e);
           }
-        }
-      });
+        }),
+      );
     });
     req.on('error', (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
