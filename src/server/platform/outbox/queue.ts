@@ -288,6 +288,12 @@ export class JobQueue {
     return this.repo.byId(id);
   }
 
+  /** When the next queued job of these kinds is due, on any node; undefined when none is queued. */
+  async nextDue(kinds: readonly string[]): Promise<Date | undefined> {
+    const at = await this.repo.nextDue(kinds);
+    return at ? new Date(at) : undefined;
+  }
+
   /** One job by its kind and key. */
   async byKey(kind: string, key: string): Promise<Job | undefined> {
     return this.repo.byKey(kind, key);

@@ -95,6 +95,15 @@ export class JobRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * When the next queued job of these kinds is due (its `run_after`), from the (state,
+   * run_after) index; undefined when none is queued.
+   */
+  async nextDue(kinds: readonly string[]): Promise<string | undefined> {
+    const row = await this.db.selectFrom('jobs').select('run_after').where('state', '=', 'queued').where('kind', 'in', [...kinds]).orderBy('run_after').limit(1).executeTakeFirst();
+    return row?.run_after;
+  }
+
   /** Extends a lease; false when the job is no longer running under this owner. */
   async renew(id: string, owner: string, lockedUntil: string, now: string): Promise<boolean> {
     const r = await this.db

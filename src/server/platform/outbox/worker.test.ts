@@ -96,6 +96,20 @@ describe('job worker', { concurrency: false }, () => {
     await w.stop();
   });
 
+  test('wakes when the next queued job is due, also one queued by another node', async () => {
+    // Another node's queue: its enqueue wakes nobody in this process.
+    const other = new JobQueue(rt.db.kysely, rt.db.dialect);
+    const { job } = await other.enqueue(rt.db.kysely, { kind: 'w.timer', key: 'due-soon', facilityId: null, payload: {}, runAfter: new Date(Date.now() + 400) });
+    let ranAt = 0;
+    const w = worker({ pollMs: 60_000 }).register('w.timer', async () => {
+      ranAt = Date.now();
+    });
+    w.start();
+    await until(async () => (await q.get(job.id))?.state === 'done', 10_000);
+    assert.ok(ranAt >= Date.parse(job.run_after), 'not before it was due');
+    await w.stop();
+  });
+
   test('runs at most `concurrency` handlers at once', async () => {
     let running = 0;
     let peak = 0;

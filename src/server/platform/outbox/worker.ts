@@ -1,6 +1,6 @@
 /**
  * Runs queued jobs in this process: polls the queue, wakes early when a job is enqueued
- * here, runs the handler registered for each job's kind with bounded concurrency, keeps
+ * here and when the next queued job (of any node) is due, runs the handler registered for each job's kind with bounded concurrency, keeps
  * each claimed job's lease alive while its handler runs, and stops cleanly. Handlers must
  * be idempotent (ARCHITECTURE rule 6): a job may run again after a crash, a lost lease or
  * a failed attempt.
@@ -178,7 +178,23 @@ export class JobWorker {
       await this.ticking;
     } finally {
       this.ticking = undefined;
-      this.schedule(this.pollMs);
+      this.schedule(await this.untilNextDue());
+    }
+  }
+
+  /**
+   * How long to sleep after a look: until the next queued job is due (a timer such as a
+   * finding's escalation deadline, enqueued on any node), at most `pollMs`. A job already
+   * due that could not be claimed belongs to another worker's transaction: the poll covers it.
+   */
+  private async untilNextDue(): Promise<number> {
+    if (this.status !== 'running' || this.active.size >= this.concurrency) return this.pollMs;
+    try {
+      const due = await this.queue.nextDue([...this.handlers.keys()]);
+      const wait = due ? due.getTime() - Date.now() : Infinity;
+      return wait > 0 ? Math.min(this.pollMs, wait + 1) : this.pollMs;
+    } catch {
+      return this.pollMs;
     }
   }
 
