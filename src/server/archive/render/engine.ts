@@ -139,6 +139,8 @@ function outputKey(key: string, req: RenderRequest): string {
 
 /** Slices rendered ahead of a reader, at most. */
 const READ_AHEAD_MAX = 8;
+/** Slices rendered ahead at the same time, at most. */
+const READ_AHEAD_PARALLEL = 2;
 
 interface CachedFrame {
   frame: DecodedFrame;
@@ -285,7 +287,7 @@ export class RenderEngine {
   private readonly pending = new Map<string, Promise<CachedFrame>>();
   private readonly encoding = new Map<string, Promise<RenderedImage>>();
   private ahead: Array<{ source: RenderSource; req: RenderRequest }> = [];
-  private aheadRunning = false;
+  private aheadRunning = 0;
   private decodes = 0;
   private encodes = 0;
   private readAheads = 0;
@@ -399,9 +401,10 @@ export class RenderEngine {
   }
 
   /**
-   * Renders the given slices in the background, in order and one at a time, into the image
-   * cache, so that a reader scrolling through a series finds the next ones ready. A new call
-   * replaces the slices still waiting from the previous one (the reader has moved on).
+   * Renders the given slices in the background, nearest first, at most two at a time (one
+   * decoding on the main thread while the other is encoded on a worker thread), into the
+   * image cache, so that a reader scrolling through a series finds the next ones ready. A new
+   * call replaces the slices still waiting from the previous one (the reader has moved on).
    * Failures are ignored here: the request for that slice will meet them. The caller must
    * only pass sources the reader may see; what is cached is served only to requests that
    * were authorised on their own.
@@ -409,23 +412,25 @@ export class RenderEngine {
   readAhead(items: Array<{ source: RenderSource; req: RenderRequest }>): void {
     if (this.images.limit === 0) return;
     this.ahead = items.slice(0, READ_AHEAD_MAX).filter((i) => !this.images.has(outputKey(i.source.key, i.req)));
-    if (this.aheadRunning || this.ahead.length === 0) return;
-    this.aheadRunning = true;
-    const next = (): void => {
-      const item = this.ahead.shift();
-      if (!item) {
-        this.aheadRunning = false;
-        return;
-      }
-      this.readAheads++;
+    while (this.aheadRunning < READ_AHEAD_PARALLEL && this.ahead.length > 0) {
+      this.aheadRunning++;
       // setImmediate: requests that arrived meanwhile are handled before the next slice.
-      this.render(item.source, item.req).then(
-        () => setImmediate(next),
-        () => setImmediate(next),
-      );
-    };
-    setImmediate(next);
+      setImmediate(this.nextAhead);
+    }
   }
+
+  private readonly nextAhead = (): void => {
+    const item = this.ahead.shift();
+    if (!item) {
+      this.aheadRunning--;
+      return;
+    }
+    this.readAheads++;
+    this.render(item.source, item.req).then(
+      () => setImmediate(this.nextAhead),
+      () => setImmediate(this.nextAhead),
+    );
+  };
 
   /**
    * The modality values of one frame (HU for CT), for measurements on the original pixels:
