@@ -76,6 +76,8 @@ export class JobWorker {
   private timerAt = Infinity;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
+  /** Looks in a row that found a job due but claimed none (see untilNextDue). */
+  private dueMisses = 0;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -170,6 +172,7 @@ export class JobWorker {
             await this.queue.release(job.id, this.id).catch(() => undefined);
             break;
           }
+          this.dueMisses = 0;
           this.launch(job);
         }
       } while (this.tickAgain && this.status === 'running');
@@ -184,15 +187,18 @@ export class JobWorker {
 
   /**
    * How long to sleep after a look: until the next queued job is due (a timer such as a
-   * finding's escalation deadline, enqueued on any node), at most `pollMs`. A job already
-   * due that could not be claimed belongs to another worker's transaction: the poll covers it.
+   * finding's escalation deadline, enqueued on any node), at most `pollMs`. A job that
+   * became due just after the claim is looked for again soon; if looks keep finding a due
+   * job they cannot claim (another node holds it in its claiming transaction), they back
+   * off: 10, 20, 40 ms ... up to `pollMs`.
    */
   private async untilNextDue(): Promise<number> {
     if (this.status !== 'running' || this.active.size >= this.concurrency) return this.pollMs;
     try {
       const due = await this.queue.nextDue([...this.handlers.keys()]);
       const wait = due ? due.getTime() - Date.now() : Infinity;
-      return wait > 0 ? Math.min(this.pollMs, wait + 1) : this.pollMs;
+      if (wait > 0) return Math.min(this.pollMs, wait + 1);
+      return Math.min(this.pollMs, 10 * 2 ** Math.min(this.dueMisses++, 20));
     } catch {
       return this.pollMs;
     }
