@@ -217,6 +217,10 @@ export class FindingsService {
       if (ladder.length) {
         await this.repo.addEvent(trx, { finding_id: id, at, kind: 'notified', step: 0, channel: 'in-app', outcome: null, actor: stepNames(recipients, 0), detail: 'Enkaku 通知（段階 0） / in-app alert, step 0' });
       }
+      await enqueueTimer(this.ctx, trx, row);
+      if (ladder.length) await enqueuePrompts(this.ctx, trx, row, 0, promptTargets(this.ctx, settings, recipients, 0));
+      await this.events.publish(trx, { alert: alertOf(row, 'raised', study.facility_name), userIds: [...stepUsers(recipients, 0), actor.userId], version: row.version });
+      // Last: the audit entry locks the chain's head until the commit, so nothing else waits on it longer.
       await this.deps.audit.append(trx, {
         actor,
         action: 'finding.raise',
@@ -225,9 +229,6 @@ export class FindingsService {
         patientRef: study.patient_ref,
         details: { studyUid: study.study_uid, category: req.category, reportId: req.reportId ?? null, steps: ladder.length, recipients: recipients.length, deadline: row.deadline_at, followUpDueOn: row.follow_up_due_on },
       });
-      await enqueueTimer(this.ctx, trx, row);
-      if (ladder.length) await enqueuePrompts(this.ctx, trx, row, 0, promptTargets(this.ctx, settings, recipients, 0));
-      await this.events.publish(trx, { alert: alertOf(row, 'raised', study.facility_name), userIds: [...stepUsers(recipients, 0), actor.userId], version: row.version });
     });
     return (await findingViews(this.repo, this.deps.db, [row]))[0]!;
   }
