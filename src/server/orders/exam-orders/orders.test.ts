@@ -247,6 +247,11 @@ describe('views', { concurrency: false }, () => {
     }
     assert.equal((await rt.orders.detail(techA, r.orderId)).consultation.length, 2);
     assert.equal((await auditOf(rt, 'order.consultation-post', r.orderId)).length, 2);
+    // Messages posted within the same millisecond keep the order they were posted in.
+    for (let i = 1; i <= 20; i++) await rt.orders.postMessage(i % 2 ? techA : radiologist, r.orderId, { text: `続報 ${i}` });
+    const later = (await rt.orders.messages(radiologist, r.orderId)).slice(2);
+    assert.deepEqual(later.map((m) => m.text), Array.from({ length: 20 }, (_, i) => `続報 ${i + 1}`));
+    assert.ok(later.every((m, i) => i === 0 || m.postedAt > later[i - 1]!.postedAt), 'each stamped after the one before');
   });
 
   test('an opted-out patient\'s orders are taken, and never shown with the linked record of another facility', async () => {

@@ -196,6 +196,12 @@ export class OrderRepository {
     return this.db.selectFrom('order_consultations').selectAll().where('order_id', '=', orderId).orderBy('posted_at').orderBy('id').execute();
   }
 
+  /** When the latest message of an order's consultation thread was posted. */
+  async lastConsultationAt(orderId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('order_consultations').select('posted_at').where('order_id', '=', orderId).orderBy('posted_at', 'desc').limit(1).executeTakeFirst();
+    return row?.posted_at;
+  }
+
   async insertConsultation(row: { id: string; order_id: string; author_id: string; author_name: string; author_roles: string; text: string; posted_at: string }): Promise<void> {
     await this.db.insertInto('order_consultations').values(row).execute();
   }

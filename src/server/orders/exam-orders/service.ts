@@ -425,8 +425,14 @@ export class OrderService implements OrderIntake {
     const roles = actor.kind === 'user' ? [...new Set(actor.grants.map((g) => g.role))].sort().join(',') : actor.kind;
     const row = { id: randomUUID(), order_id: order.id, author_id: actor.kind === 'user' ? actor.userId : describeActor(actor), author_name: actorName(actor), author_roles: roles, text: t, posted_at: new Date().toISOString() };
     await this.deps.db.transaction().execute(async (trx) => {
-      await new OrderRepository(trx).insertConsultation(row);
+      // The audit entry first: it holds the audit chain's head until the commit, so posts
+      // to the thread are one after another here, and each is stamped after the one before
+      // (two in the same millisecond keep the order they were posted in).
       await this.deps.audit.append(trx, { actor, action: 'order.consultation-post', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { messageId: row.id, length: t.length } });
+      const repo = new OrderRepository(trx);
+      const last = await repo.lastConsultationAt(order.id);
+      if (last && last >= row.posted_at) row.posted_at = new Date(Date.parse(last) + 1).toISOString();
+      await repo.insertConsultation(row);
     });
     return { id: row.id, author: row.author_name, roles: row.author_roles, text: row.text, postedAt: row.posted_at };
   }
