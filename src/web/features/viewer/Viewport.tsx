@@ -251,6 +251,8 @@ export function Viewport(props: ViewportProps) {
     drag.current = null;
     if (e.currentTarget.hasPointerCapture(e.pointerId)) e.currentTarget.releasePointerCapture(e.pointerId);
     if (!ctrl || !d) return;
+    // The release point settles a stack drag, whatever moves a busy browser merged or dropped.
+    if (d.kind === 'scroll') ctrl.setIndex(d.startIndex + Math.round((point(e).y - d.startY) / 8));
     if (d.kind === 'window') ctrl.endWindowDrag();
     if (d.kind === 'measure') {
       const p = point(e);
