@@ -228,6 +228,11 @@ describe('views', { concurrency: false }, () => {
     assert.deepEqual(p.earlier.map((e) => e.text), ['単純+造影、5mm']);
     assert.equal((await rt.orders.detail(techA, r.orderId)).protocol?.text, '造影は動脈相と平衡相、1mm再構成');
     assert.equal((await auditOf(rt, 'order.protocol', r.orderId)).length, 2);
+    // Versions written within the same millisecond: the last one written is the current one.
+    for (let i = 1; i <= 20; i++) await rt.orders.setProtocol(radiologist, r.orderId, { text: `第${i}版` });
+    const latest = (await rt.orders.detail(techA, r.orderId)).protocol!;
+    assert.equal(latest.text, '第20版');
+    assert.deepEqual(latest.earlier.slice(0, 19).map((e) => e.text), Array.from({ length: 19 }, (_, i) => `第${19 - i}版`));
   });
 
   test('consultation thread: the order\'s facility staff and provider readers; another facility gets nothing', async () => {

@@ -198,8 +198,14 @@ export class OrderRepository {
 
   /** When the latest message of an order's consultation thread was posted. */
   async lastConsultationAt(orderId: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('order_consultations').select('posted_at').where('order_id', '=', orderId).orderBy('posted_at', 'desc').limit(1).executeTakeFirst();
-    return row?.posted_at;
+    const row = await this.db.selectFrom('order_consultations').select('posted_at as at').where('order_id', '=', orderId).orderBy('posted_at', 'desc').limit(1).executeTakeFirst();
+    return row?.at;
+  }
+
+  /** When the latest protocol instruction of an order was recorded. */
+  async lastProtocolAt(orderId: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('order_protocols').select('recorded_at as at').where('order_id', '=', orderId).orderBy('recorded_at', 'desc').limit(1).executeTakeFirst();
+    return row?.at;
   }
 
   async insertConsultation(row: { id: string; order_id: string; author_id: string; author_name: string; author_roles: string; text: string; posted_at: string }): Promise<void> {

@@ -114,6 +114,15 @@ export function jj1017View(code: string): Jj1017View | null {
   };
 }
 
+/**
+ * A time stamp for a new entry of an ordered list (protocol versions, consultation
+ * messages): `now`, or one millisecond after the latest entry when that is not earlier, so
+ * that entries made within the same millisecond keep the order they were made in.
+ */
+function stampAfter(latest: string | undefined, now: string): string {
+  return latest && latest >= now ? new Date(Date.parse(latest) + 1).toISOString() : now;
+}
+
 /** Exam orders: intake, views, form, protocol and consultation. */
 export class OrderService implements OrderIntake {
   private readonly repo: OrderRepository;
@@ -394,8 +403,11 @@ export class OrderService implements OrderIntake {
     if (order.status === 'cancelled') throw new AppError('conflict', 'the order is cancelled');
     const row = { id: randomUUID(), order_id: order.id, text: t, author_id: actor.kind === 'user' ? actor.userId : describeActor(actor), author_name: actorName(actor), recorded_at: new Date().toISOString() };
     await this.deps.db.transaction().execute(async (trx) => {
-      await new OrderRepository(trx).insertProtocol(row);
+      // The audit entry first (it serialises the writers), then a stamp after the latest version's.
       await this.deps.audit.append(trx, { actor, action: 'order.protocol', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { protocolId: row.id, length: t.length } });
+      const repo = new OrderRepository(trx);
+      row.recorded_at = stampAfter(await repo.lastProtocolAt(order.id), row.recorded_at);
+      await repo.insertProtocol(row);
     });
     const all = await this.repo.protocols(order.id);
     const [current, ...earlier] = all;
@@ -430,8 +442,7 @@ export class OrderService implements OrderIntake {
       // (two in the same millisecond keep the order they were posted in).
       await this.deps.audit.append(trx, { actor, action: 'order.consultation-post', object: { type: 'order', id: order.id }, facilityId: order.facility_id, patientRef: order.patient_ref, details: { messageId: row.id, length: t.length } });
       const repo = new OrderRepository(trx);
-      const last = await repo.lastConsultationAt(order.id);
-      if (last && last >= row.posted_at) row.posted_at = new Date(Date.parse(last) + 1).toISOString();
+      row.posted_at = stampAfter(await repo.lastConsultationAt(order.id), row.posted_at);
       await repo.insertConsultation(row);
     });
     return { id: row.id, author: row.author_name, roles: row.author_roles, text: row.text, postedAt: row.posted_at };
