@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { generate } from 'otplib';
 import type { FindingAlertEvent } from '../../shared/findings.ts';
 import type { Actor } from '../platform/context.ts';
-import { sseReader } from '../platform/sse-client.ts';
+import { openEventStream } from '../platform/sse-client.ts';
 import type { Runtime } from '../runtime.ts';
 import { orderInput, patient, storeStudy } from '../orders/test-fixtures.ts';
 
@@ -244,50 +244,9 @@ export interface AlertStream {
 }
 
 /** Opens `GET /api/findings/events` as a user; resolves once the server says `ready`. */
-export function openAlerts(port: number, cookie: string): Promise<AlertStream> {
-  return new Promise((resolve, reject) => {
-    const alerts: FindingAlertEvent[] = [];
-    const waiters: Array<{ pred: (a: FindingAlertEvent) => boolean; done: (a: FindingAlertEvent) => void }> = [];
-    const req = http.get({ host: '127.0.0.1', port, path: '/api/findings/events', headers: { cookie: `enkaku_session=${cookie}`, accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`events: HTTP ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      res.setEncoding('utf8');
-      res.on(
-        'data',
-        sseReader((name, data) => {
-          if (name === 'ready') resolve(stream);
-          if (name === 'finding' && data) {
-            const a = JSON.parse(data) as FindingAlertEvent;
-            alerts.push(a);
-            for (const w of [...waiters]) if (w.pred(a)) w.done(a);
-          }
-        }),
-      );
-    });
-    req.on('error', (err) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
-    });
-    const stream: AlertStream = {
-      alerts,
-      waitFor: (pred, ms = 10_000) =>
-        new Promise((res, rej) => {
-          const hit = alerts.find(pred);
-          if (hit) return res(hit);
-          const timer = setTimeout(() => rej(new Error(`no such alert arrived; got ${JSON.stringify(alerts)}`)), ms);
-          waiters.push({
-            pred,
-            done: (a) => {
-              clearTimeout(timer);
-              res(a);
-            },
-          });
-        }),
-      close: () => req.destroy(),
-    };
-  });
+export async function openAlerts(port: number, cookie: string): Promise<AlertStream> {
+  const s = await openEventStream<FindingAlertEvent>({ port, path: '/api/findings/events', cookie, event: 'finding', waitMs: 10_000 });
+  return { alerts: s.received, waitFor: s.waitFor, close: s.close };
 }
 
 /** Polls until `check` returns a value (or fails after `ms`). */

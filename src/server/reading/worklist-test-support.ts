@@ -4,11 +4,10 @@
  * unqualified physicians, and a Server-Sent Events reader.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { Intake } from '../archive/intake.ts';
 import { generateSeries, type SyntheticPatient } from '../archive/dicom/synthetic.ts';
 import type { Actor } from '../platform/context.ts';
-import { sseReader } from '../platform/sse-client.ts';
+import { openEventStream } from '../platform/sse-client.ts';
 import type { Runtime } from '../runtime.ts';
 import type { WorklistEvent } from '../../shared/worklist.ts';
 import { OP } from './test-support.ts';
@@ -64,44 +63,9 @@ export interface EventStream {
 }
 
 /** Opens `GET /api/worklist/events` as a user (session cookie); resolves once the server says `ready`. */
-export function openEvents(port: number, cookie: string): Promise<EventStream> {
-  return new Promise((resolve, reject) => {
-    const events: WorklistEvent[] = [];
-    const waiters: Array<{ pred: (e: WorklistEvent) => boolean; done: (e: WorklistEvent) => void }> = [];
-    const req = http.get({ host: '127.0.0.1', port, path: '/api/worklist/events', headers: { cookie: `enkaku_session=${cookie}`, accept: 'text/event-stream' } }, (res) => {
-      if (res.statusCode !== 200) {
-        reject(new Error(`events: HTTP ${res.statusCode}`));
-        res.resume();
-        return;
-      }
-      res.setEncoding('utf8');
-      res.on(
-        'data',
-        sseReader((name, data) => {
-          if (name === 'ready') resolve(stream);
-          if (name === 'worklist' && data) {
-            const e = JSON.parse(data) as WorklistEvent;
-            events.push(e);
-            for (const w of [...waiters]) if (w.pred(e)) w.done(e);
-          }
-        }),
-      );
-    });
-    req.on('error', (err) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
-    });
-    const stream: EventStream = {
-      events,
-      waitFor: (pred, ms = 5000) =>
-        new Promise((res, rej) => {
-          const hit = events.find(pred);
-          if (hit) return res(hit);
-          const timer = setTimeout(() => rej(new Error('no such event arrived')), ms);
-          waiters.push({ pred, done: (e) => { clearTimeout(timer); res(e); } });
-        }),
-      close: () => req.destroy(),
-    };
-  });
+export async function openEvents(port: number, cookie: string): Promise<EventStream> {
+  const s = await openEventStream<WorklistEvent>({ port, path: '/api/worklist/events', cookie, event: 'worklist', waitMs: 5000 });
+  return { events: s.received, waitFor: s.waitFor, close: s.close };
 }
 
 /** Polls until `check` returns a value (or fails after `ms`). */
