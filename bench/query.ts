@@ -723,6 +723,8 @@ interface RenderedRow {
   /** Requests that had to open a new connection (1 = keep-alive worked). */
   newConnections: { enkaku: number; orthanc: number };
   cpu: CpuWindow;
+  /** Every request's time in ms, in the order asked (for looking at where the slow ones fall). */
+  samples: { enkaku: number[]; orthanc: number[] };
 }
 
 /**
@@ -829,6 +831,7 @@ async function renderedPart(pair: Pair, series: SeriesOnDisk, warmup: SeriesOnDi
         orthancBytes: o.length ? oBytes / o.length : NaN,
         newConnections: conns,
         cpu,
+        samples: { enkaku: e.map((x) => Math.round(x * 100) / 100), orthanc: o.map((x) => Math.round(x * 100) / 100) },
         ...(eErr ?? (e.length !== n ? eBad : undefined) ? { enkakuError: eErr ?? eBad } : {}),
         ...(oErr ?? (o.length !== n ? oBad : undefined) ? { orthancError: oErr ?? oBad } : {}),
       };

@@ -2,8 +2,11 @@
  * Reading stored instances back with their integrity checked (A6): the file's SHA-256 is
  * recomputed on every read and compared with the digest recorded at intake. A mismatch is
  * refused and reported, never served or rendered.
+ *
+ * The digest is computed on libuv's thread pool (WebCrypto), not on the thread that answers
+ * requests, so that checking a large file does not hold up everyone else's requests.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import { AppError } from '../platform/errors.ts';
 
@@ -11,6 +14,23 @@ import { AppError } from '../platform/errors.ts';
 export interface StoredRef {
   sop_instance_uid: string;
   blob_sha256: string;
+  /** The file's size as recorded at intake, when known: it is then read in one go. */
+  size_bytes?: number | string | bigint | null;
+}
+
+/**
+ * A stored file and the pending check of its digest. The bytes may be parsed while the
+ * check runs, but nothing made from them may be kept or handed out before `verified` has
+ * resolved; it rejects (after reporting) when the bytes are not what was stored.
+ */
+export interface VerifyingRead {
+  bytes: Buffer;
+  verified: Promise<void>;
+}
+
+/** Lower-case hex SHA-256 of `bytes`, computed off the calling thread. */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 /** Reads stored DICOM files and refuses any whose bytes no longer match their digest. */
@@ -25,11 +45,26 @@ export class VerifiedReader {
    * @throws AppError internal when the file fails its integrity check (after reporting it)
    */
   async read(ref: StoredRef): Promise<Buffer> {
-    const bytes = await this.blobs.read(ref.blob_sha256);
-    if (createHash('sha256').update(bytes).digest('hex') !== ref.blob_sha256) {
+    const r = await this.readVerifying(ref);
+    await r.verified;
+    return r.bytes;
+  }
+
+  /**
+   * The stored file at once, with its integrity check still running (see
+   * {@link VerifyingRead}): for callers that can decode while the digest is computed.
+   */
+  async readVerifying(ref: StoredRef): Promise<VerifyingRead> {
+    const size = ref.size_bytes == null ? undefined : Number(ref.size_bytes);
+    const bytes = await this.blobs.read(ref.blob_sha256, Number.isSafeInteger(size) ? size : undefined);
+    const verified = sha256Hex(bytes).then(async (hex) => {
+      if (hex === ref.blob_sha256) return;
       await this.onMismatch(ref.sop_instance_uid, ref.blob_sha256);
       throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
-    }
-    return bytes;
+    });
+    // The caller awaits `verified`; this keeps a caller that failed before doing so from
+    // leaving an unhandled rejection behind.
+    verified.catch(() => undefined);
+    return { bytes, verified };
   }
 }

@@ -93,7 +93,7 @@ export class ReadingService {
     const scope = this.scope(actor);
     const req = measurementRequest(input);
     const row = await this.instance(scope, req.studyUid, req.seriesUid, req.sopInstanceUid);
-    const frame = await this.deps.renderer.modalityValues({ key: row.blob_sha256, bytes: () => this.deps.files.read(row) }, req.frame);
+    const frame = await this.deps.renderer.modalityValues({ key: row.blob_sha256, bytes: () => this.deps.files.readVerifying(row) }, req.frame);
     checkPoints(req.points, frame.width, frame.height);
     const { spacing, notes } = spacingOf(frame.attributes);
     const result: MeasurementResult = { kind: req.kind, shape: req.shape ?? null, frame: req.frame, points: req.points, spacing, unit: unitOf(frame.attributes), notes };

@@ -139,5 +139,19 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     assert.match(res.json().message, /integrity check/);
     const alerts = await rt.alerts.list(OP);
     assert.ok(alerts.some((a) => a.kind === 'integrity'));
+    const again = await get(`${base(target)}/rendered`, 'image/jpeg');
+    assert.equal(again.statusCode, 500, 'nothing decoded from the altered file was kept and served later');
+  });
+
+  test('a file that grew on disk is refused too, not read short to its recorded size', async () => {
+    const target = series[3]!;
+    const row = (await rt.intake.repo.instanceByUid(target.sopInstanceUid))!;
+    rt.renderer.forget(row.blob_sha256);
+    const file = rt.blobs.pathOf(row.blob_sha256);
+    fs.chmodSync(file, 0o600);
+    fs.appendFileSync(file, Buffer.from([0, 0, 0, 0]));
+    const res = await get(`${base(target)}/rendered`, 'image/png');
+    assert.equal(res.statusCode, 500);
+    assert.match(res.json().message, /integrity check/);
   });
 });

@@ -133,11 +133,11 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
   const readAhead = async (actor: Actor, scope: 'all' | string[], row: InstanceRow, request: RenderRequest, frames: number): Promise<void> => {
     if (frames > 1) {
       const next = Array.from({ length: READ_AHEAD }, (_, i) => request.frame + 1 + i).filter((f) => f <= frames);
-      deps.renderer.readAhead(next.map((frame) => ({ source: { key: row.blob_sha256, bytes: () => deps.files.read(row) }, req: { ...request, frame } })));
+      deps.renderer.readAhead(next.map((frame) => ({ source: { key: row.blob_sha256, bytes: () => deps.files.readVerifying(row) }, req: { ...request, frame } })));
       return;
     }
     const next = await planner.next(actorKey(actor), scope, row);
-    deps.renderer.readAhead(next.map((r) => ({ source: { key: r.blob_sha256, bytes: () => deps.files.read(r) }, req: request })));
+    deps.renderer.readAhead(next.map((r) => ({ source: { key: r.blob_sha256, bytes: () => deps.files.readVerifying(r) }, req: request })));
   };
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
@@ -167,7 +167,7 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     const row = await pick(scope, where);
     const display = await deps.outputLutFor?.(actor, row.facility_id);
     if (display?.lut) request.outputLut = display.lut;
-    const image = await deps.renderer.render({ key: row.blob_sha256, bytes: () => deps.files.read(row) }, request);
+    const image = await deps.renderer.render({ key: row.blob_sha256, bytes: () => deps.files.readVerifying(row) }, request);
     if (throttle.due(actorKey(actor), row.series_uid)) {
       await deps.audit.record({
         actor,

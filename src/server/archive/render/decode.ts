@@ -202,7 +202,8 @@ async function decodeGray(info: ImageInfo, frame: StoredFrame): Promise<GrayFram
   const signed = info.pixelRepresentation === 1;
   // Decoders return samples right-aligned (High Bit = Bits Stored - 1).
   const bits = { bitsAllocated: info.bitsAllocated, bitsStored: info.bitsStored, highBit: native ? info.highBit : info.bitsStored - 1, signed };
-  const cells = cellsOf(bytes, info.columns, info.rows, bits, native && frame.transferSyntaxUid === TS.ExplicitVRBigEndian);
+  // Native cells of a single-frame file may stay in the file's buffer (see cellsOf).
+  const cells = cellsOf(bytes, info.columns, info.rows, bits, native && frame.transferSyntaxUid === TS.ExplicitVRBigEndian, native && info.frames === 1);
   let modality: ModalityLut = { kind: 'linear', slope: info.rescaleSlope, intercept: info.rescaleIntercept };
   let voiLut: LutTable | undefined;
   if (info.mayHaveLutSequences) {

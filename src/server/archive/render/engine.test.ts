@@ -147,6 +147,11 @@ describe('frame cache', () => {
     assert.equal(engine.stats().encodes, before, 'the slice read ahead was served from memory');
     assert.equal(shown.contentType, 'image/png');
     assert.deepEqual(read, [4]);
+    assert.equal(engine.stats().cache.entries, 0, 'the frame decoded ahead was not kept decoded, only its image');
+    await engine.render(src(4), params({ window: '80,200,linear' }));
+    await engine.render(src(4), params({ window: '60,300,linear' }));
+    assert.deepEqual(read, [4, 4], 'a new window on that slice decodes it once more, then from memory');
+    assert.equal(engine.stats().cache.entries, 1);
   });
 
   it('does not keep an entry larger than the whole cache', () => {

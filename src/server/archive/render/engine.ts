@@ -12,7 +12,12 @@
  * and every parameter that changes the output (frame, media type, quality, window,
  * viewport, output LUT), so that showing a slice again costs no rendering. A reader who
  * scrolls through a series asks for its slices one after another: {@link RenderEngine.readAhead}
- * renders the next ones in the background, one at a time, into that cache.
+ * renders the next ones in the background into that cache, letting requests run between
+ * its steps, and does not keep their decoded frames.
+ *
+ * A source may hand over its bytes while their SHA-256 is still being checked off the
+ * request thread: the frame is decoded and rendered meanwhile, and nothing made from it is
+ * cached or returned unless the check passes.
  */
 import sharp, { type JpegOptions, type Sharp } from 'sharp';
 import { FrameCache, type FrameCacheStats } from './cache.ts';
@@ -44,10 +49,23 @@ export interface RenderSource {
   key: string;
   /**
    * The whole Part 10 file (preamble, "DICM", file meta, data set), or a function that
-   * reads it; the function is called only when the frame is not cached.
+   * reads it; the function is called only when the frame is not cached. It may return the
+   * bytes with their integrity check still running ({@link SourceRead}): the frame is then
+   * decoded meanwhile, but neither cached nor used before the check has passed. The engine
+   * may keep the pixel data where it lies in these bytes: they must not change afterwards.
    */
-  bytes: Buffer | (() => Promise<Buffer>);
+  bytes: Buffer | (() => Promise<Buffer | SourceRead>);
 }
+
+/** A file read whose integrity check is still running (see VerifyingRead in archive/read.ts). */
+export interface SourceRead {
+  bytes: Buffer;
+  /** Resolves when the bytes are what was stored; rejects with the reason otherwise. */
+  verified: Promise<void>;
+}
+
+/** Lets requests that arrived meanwhile run before the next step of a background render. */
+const yieldToRequests = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** An encoded rendered frame. */
 export interface RenderedImage {
@@ -158,6 +176,12 @@ function measurementAttributes(info: ImageInfo): MeasurementAttributes {
   };
 }
 
+/** A decoded frame and, when its bytes are still being checked, that check. */
+interface FrameUse {
+  entry: CachedFrame;
+  verified: Promise<void> | undefined;
+}
+
 /** Modality values and the padding mask of a grayscale frame (one table read per pixel for 8/16-bit cells). */
 function modalityOf(frame: GrayFrame): { values: Float64Array; padding: Uint8Array | null } {
   const n = frame.width * frame.height;
@@ -204,6 +228,8 @@ interface Prepared {
   channels: 1 | 3;
   frames: number;
   target: { width: number; height: number } | undefined;
+  /** The integrity check still running on the source bytes, to await before anything leaves. */
+  verified: Promise<void> | undefined;
 }
 
 /** Applies an output LUT to each channel of 8-bit RGB (see OutputLut in gray.ts). */
@@ -284,7 +310,7 @@ function pipeline(p: Prepared): Sharp {
 export class RenderEngine {
   private readonly cache: FrameCache<CachedFrame>;
   private readonly images: FrameCache<RenderedImage>;
-  private readonly pending = new Map<string, Promise<CachedFrame>>();
+  private readonly pending = new Map<string, Promise<FrameUse>>();
   private readonly encoding = new Map<string, Promise<RenderedImage>>();
   private ahead: Array<{ source: RenderSource; req: RenderRequest }> = [];
   private aheadRunning = 0;
@@ -302,33 +328,61 @@ export class RenderEngine {
     this.images = new FrameCache<RenderedImage>(opts.imageCacheBytes ?? Math.floor(opts.cacheBytes / 4));
   }
 
-  /** The decoded frame, from the cache or decoded now (concurrent requests share one decode). */
-  private async frame(source: RenderSource, frame: number): Promise<CachedFrame> {
+  /**
+   * The decoded frame, from the cache or decoded now (concurrent requests share one decode).
+   * A frame just decoded from bytes whose integrity check is still running comes with that
+   * check (`verified`): it is cached once the check passes, and nothing made from it may
+   * leave the engine before.
+   */
+  private async frame(source: RenderSource, frame: number, background = false): Promise<FrameUse> {
     const key = `${source.key}:${frame}`;
     const hit = this.cache.get(key);
-    if (hit) return hit;
+    if (hit) return { entry: hit, verified: undefined };
     const inflight = this.pending.get(key);
     if (inflight) return inflight;
-    const work = (async () => {
-      const bytes = typeof source.bytes === 'function' ? await source.bytes() : source.bytes;
-      const info = readImageInfo(bytes);
-      const decoded = await decodeFrame(info, frame);
+    const work = (async (): Promise<FrameUse> => {
+      const got = typeof source.bytes === 'function' ? await source.bytes() : source.bytes;
+      const { bytes, verified } = Buffer.isBuffer(got) ? { bytes: got, verified: undefined } : got;
+      let info: ImageInfo;
+      let decoded: DecodedFrame;
+      try {
+        info = readImageInfo(bytes);
+        decoded = await decodeFrame(info, frame);
+      } catch (err) {
+        // Bytes that fail their integrity check are reported as such, not as a parse error.
+        await verified;
+        throw err;
+      }
       this.decodes++;
       const entry: CachedFrame = { frame: decoded, frames: info.frames, attributes: measurementAttributes(info) };
-      this.cache.set(key, entry, decodedBytes(decoded));
-      return entry;
+      // A frame decoded ahead of the reader is not kept: its image is, and that is what the
+      // reader will ask for. Keeping each one would add half a megabyte of long-lived memory
+      // per CT slice, and the garbage collector pauses requests to reclaim such memory.
+      const size = background ? 0 : decodedBytes(decoded);
+      const keep = (): void => {
+        if (size) this.cache.set(key, entry, size);
+      };
+      if (!verified) {
+        keep();
+        return { entry, verified: undefined };
+      }
+      const checked = verified.then(keep);
+      checked.catch(() => undefined); // each user of the frame awaits it
+      if (background) await yieldToRequests();
+      return { entry, verified: checked };
     })();
     this.pending.set(key, work);
-    try {
-      return await work;
-    } finally {
-      this.pending.delete(key);
-    }
+    // Later requests share this decode until it is cached (or has failed).
+    const done = (): void => {
+      if (this.pending.get(key) === work) this.pending.delete(key);
+    };
+    work.then((u) => (u.verified ? u.verified.then(done, done) : done()), done);
+    return work;
   }
 
-  private async prepare(source: RenderSource, req: RenderRequest): Promise<Prepared> {
+  private async prepare(source: RenderSource, req: RenderRequest, background = false): Promise<Prepared> {
     const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
-    const { frame, frames } = await this.frame(source, req.frame ?? 1);
+    const { entry: { frame, frames }, verified } = await this.frame(source, req.frame ?? 1, background);
     let display: Uint8Array;
     let channels: 1 | 3;
     if (frame.kind === 'gray') {
@@ -346,7 +400,7 @@ export class RenderEngine {
       const fit = fitInside(region.w, region.h, req.viewport);
       if (fit.width !== region.w || fit.height !== region.h) target = fit;
     }
-    return { data, shared: frame.kind === 'rgb' && data === frame.pixels, width: region.w, height: region.h, channels, frames, target };
+    return { data, shared: frame.kind === 'rgb' && data === frame.pixels, width: region.w, height: region.h, channels, frames, target, verified };
   }
 
   /**
@@ -360,6 +414,7 @@ export class RenderEngine {
    */
   async renderPixels(source: RenderSource, req: RenderRequest): Promise<RenderedPixels> {
     const p = await this.prepare(source, req);
+    await p.verified;
     if (!p.target) return { data: p.shared ? p.data.slice() : p.data, width: p.width, height: p.height, channels: p.channels, frames: p.frames };
     const out = await pipeline(p).raw().toBuffer({ resolveWithObject: true });
     return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length), width: out.info.width, height: out.info.height, channels: p.channels, frames: p.frames };
@@ -371,13 +426,18 @@ export class RenderEngine {
    * @throws the errors of {@link RenderEngine.renderPixels}
    */
   async render(source: RenderSource, req: RenderRequest): Promise<RenderedImage> {
-    if (this.images.limit === 0) return this.encode(source, req);
+    return this.renderAs(source, req, false);
+  }
+
+  /** {@link RenderEngine.render}; a `background` render lets requests run between its steps. */
+  private async renderAs(source: RenderSource, req: RenderRequest, background: boolean): Promise<RenderedImage> {
+    if (this.images.limit === 0) return this.encode(source, req, background);
     const key = outputKey(source.key, req);
     const hit = this.images.get(key);
     if (hit) return hit;
     const inflight = this.encoding.get(key);
     if (inflight) return inflight;
-    const work = this.encode(source, req);
+    const work = this.encode(source, req, background);
     this.encoding.set(key, work);
     try {
       const image = await work;
@@ -388,13 +448,16 @@ export class RenderEngine {
     }
   }
 
-  private async encode(source: RenderSource, req: RenderRequest): Promise<RenderedImage> {
-    const p = await this.prepare(source, req);
+  private async encode(source: RenderSource, req: RenderRequest, background = false): Promise<RenderedImage> {
+    const p = await this.prepare(source, req, background);
+    if (background) await yieldToRequests();
     const img = pipeline(p);
     const body =
       req.mediaType === 'image/png'
         ? await img.png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
         : await img.jpeg(jpegOptions(req.quality)).toBuffer();
+    // The image was made while the source's integrity check ran: it leaves only if that passed.
+    await p.verified;
     this.encodes++;
     const size = p.target ?? { width: p.width, height: p.height };
     return { body, contentType: req.mediaType, width: size.width, height: size.height, frames: p.frames };
@@ -426,7 +489,7 @@ export class RenderEngine {
       return;
     }
     this.readAheads++;
-    this.render(item.source, item.req).then(
+    this.renderAs(item.source, item.req, true).then(
       () => setImmediate(this.nextAhead),
       () => setImmediate(this.nextAhead),
     );
@@ -441,7 +504,8 @@ export class RenderEngine {
    * @throws DicomParseError when the file is not valid DICOM
    */
   async modalityValues(source: RenderSource, frame = 1): Promise<ModalityFrame> {
-    const { frame: decoded, frames, attributes } = await this.frame(source, frame);
+    const { entry: { frame: decoded, frames, attributes }, verified } = await this.frame(source, frame);
+    await verified;
     const base = { width: decoded.width, height: decoded.height, frames, attributes };
     if (decoded.kind === 'rgb') return { ...base, values: null, padding: null };
     return { ...base, ...modalityOf(decoded) };

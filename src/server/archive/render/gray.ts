@@ -338,6 +338,10 @@ export function renderGray(frame: GrayFrame, window: VoiWindow | undefined, outp
  * The cells of one frame as decoded (little endian unless `bigEndian`), copied into memory
  * the frame owns. Bits Allocated 1 is unpacked to one byte per pixel; Bits Allocated 32 is
  * converted to stored values.
+ *
+ * With `share`, 16-bit little-endian cells that sit aligned in a buffer hardly larger than
+ * the frame are used where they are instead of copied (the caller promises the buffer is
+ * never changed afterwards): a single-frame file just read from disk.
  */
 export function cellsOf(
   bytes: Uint8Array,
@@ -345,6 +349,7 @@ export function cellsOf(
   height: number,
   bits: { bitsAllocated: number; bitsStored: number; highBit: number; signed: boolean },
   bigEndian: boolean,
+  share = false,
 ): Pick<GrayFrame, 'cells' | 'cellBits' | 'bitsStored' | 'highBit' | 'signed'> {
   const n = width * height;
   const { bitsAllocated, signed } = bits;
@@ -356,6 +361,11 @@ export function cellsOf(
   const cell = bitsAllocated / 8;
   const need = n * cell;
   if (bytes.length < need) throw new RangeError(`decoded frame holds ${bytes.length} bytes, ${need} expected`);
+  // Kept memory stays close to what the frame cache counts (the frame's own size).
+  const slack = bytes.buffer.byteLength - need;
+  if (share && cell === 2 && !bigEndian && bytes.byteOffset % 4 === 0 && slack <= Math.max(65_536, need / 8)) {
+    return { cells: new Uint16Array(bytes.buffer, bytes.byteOffset, n), cellBits: 16, bitsStored: bits.bitsStored, highBit: bits.highBit, signed };
+  }
   const ab = new ArrayBuffer(need);
   new Uint8Array(ab).set(bytes.subarray(0, need));
   if (cell === 1) return { cells: new Uint8Array(ab), cellBits: 8, bitsStored: bits.bitsStored, highBit: bits.highBit, signed };

@@ -3,7 +3,7 @@
  * (PS3.18 §10.4.1.1.4 rendered resources and thumbnails), and the stored bytes of single
  * frames for WADO-RS frame retrieval (PS3.18 §10.4.1.1.3).
  */
-export { RenderEngine, type MeasurementAttributes, type ModalityFrame, type RenderSource, type RenderedImage, type RenderedPixels, type RenderStats } from './engine.ts';
+export { RenderEngine, type MeasurementAttributes, type ModalityFrame, type RenderSource, type SourceRead, type RenderedImage, type RenderedPixels, type RenderStats } from './engine.ts';
 export {
   parseRenderedParams,
   selectMediaType,

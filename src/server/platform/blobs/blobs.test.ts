@@ -23,6 +23,22 @@ test('a blob is stored under the SHA-256 of its bytes and reads back identical',
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a read given the recorded size returns the whole file, whatever its size now', async () => {
+  const dir = tmp();
+  const store = await BlobStore.open(dir);
+  const bytes = Buffer.alloc(300_000, 7);
+  const { sha256 } = await store.put(bytes);
+  assert.deepEqual(await store.read(sha256, bytes.length), bytes);
+  const file = store.pathOf(sha256);
+  fs.chmodSync(file, 0o600);
+  fs.writeFileSync(file, Buffer.concat([bytes, Buffer.from('more')]));
+  assert.equal((await store.read(sha256, bytes.length)).length, bytes.length + 4, 'a longer file is read to its end');
+  fs.writeFileSync(file, bytes.subarray(0, 1000));
+  assert.equal((await store.read(sha256, bytes.length)).length, 1000, 'a shorter file is read as it is');
+  await assert.rejects(store.read('0'.repeat(64), 10), { code: 'ENOENT' });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('storing the same bytes twice keeps one file', async () => {
   const dir = tmp();
   const store = await BlobStore.open(dir);
