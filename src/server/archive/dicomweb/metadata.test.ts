@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../app.ts';
 import { testRuntime } from '../../../../test/helpers.ts';
@@ -19,6 +20,7 @@ describe('WADO-RS metadata, bulk data and CORS', { concurrency: false }, () => {
   let app: FastifyInstance;
   let readA: string;
   let readB: string;
+  let write: string;
   let series: SyntheticInstance[];
   const study = '2.25.4001';
   const seriesUid = '2.25.40011';
@@ -28,7 +30,7 @@ describe('WADO-RS metadata, bulk data and CORS', { concurrency: false }, () => {
     app = await buildApp(rt);
     const a = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['A'] })).id;
     const b = (await rt.facilities.add(OP, { name: 'Hospital B', aets: ['B'] })).id;
-    const write = (await rt.tokens.create(OP, { facilityId: a, name: 'pacs', scopes: ['dicomweb:write'] })).token;
+    write = (await rt.tokens.create(OP, { facilityId: a, name: 'pacs', scopes: ['dicomweb:write'] })).token;
     readA = (await rt.tokens.create(OP, { facilityId: a, name: 'viewer', scopes: ['dicomweb:read'] })).token;
     readB = (await rt.tokens.create(OP, { facilityId: b, name: 'viewer', scopes: ['dicomweb:read'] })).token;
     series = [...generateSeries({ modality: 'CT', count: 4, rows: 16, columns: 16, studyInstanceUid: study, seriesInstanceUid: seriesUid, seed: 5, patient: SAMPLE_PATIENTS[0]!, charset: '\\ISO 2022 IR 87' })];
@@ -80,6 +82,25 @@ describe('WADO-RS metadata, bulk data and CORS', { concurrency: false }, () => {
     assert.match(String(res.headers.location), /\/frames\/1$/);
     assert.equal((await get(`/dicomweb/studies/${study}/series/${seriesUid}/instances/${series[0]!.sopInstanceUid}/bulkdata/00100010`)).statusCode, 404);
     assert.equal((await get(`/dicomweb/studies/${study}/series/${seriesUid}/instances/${series[0]!.sopInstanceUid}/bulkdata/zz`)).statusCode, 400);
+  });
+
+  test('metadata of a file altered on disk is never served and raises an alert', async () => {
+    const [inst] = generateSeries({ modality: 'CT', count: 1, rows: 16, columns: 16, studyInstanceUid: study, seriesInstanceUid: '2.25.40012', seed: 6, patient: SAMPLE_PATIENTS[0]! });
+    const boundary = 'yy';
+    const payload = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), inst!.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+    const stored = await app.inject({ method: 'POST', url: '/dicomweb/studies', headers: { authorization: `Bearer ${write}`, 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` }, payload });
+    assert.equal(stored.statusCode, 200);
+    const row = (await rt.intake.repo.instanceByUid(inst!.sopInstanceUid))!;
+    const file = rt.blobs.pathOf(row.blob_sha256);
+    fs.chmodSync(file, 0o600);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+    fs.writeFileSync(file, bytes);
+    const res = await get(`/dicomweb/studies/${study}/series/2.25.40012/metadata`);
+    assert.equal(res.statusCode, 500);
+    assert.match(res.json().message, /integrity check/);
+    assert.ok((await rt.alerts.list(OP)).some((a) => a.kind === 'integrity'), 'an integrity alert is raised');
+    assert.equal((await get(`/dicomweb/studies/${study}/series/2.25.40012/metadata`)).statusCode, 500, 'nothing read from the altered file was kept');
   });
 
   test('CORS: the configured viewer origin may call DICOMweb with a token; other origins and the API may not', async () => {
