@@ -134,7 +134,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   const contracts = new ContractService(db.kysely, audit, facilityExists);
   const patients = new PatientService(db.kysely, audit, contracts, facilityExists);
   const clinical = new ClinicalService(db.kysely, audit, patients, facilityExists);
-  const reconciliation = new ReconciliationService(db.kysely, audit, log);
+  const reconciliation = new ReconciliationService(db.kysely, audit, log, db.dialect);
   intake.onNewStudy(reconciliation);
   // After reconciliation, so that an order linked on arrival sets the item's priority and due time.
   const credentials = new CredentialService(new AccountRepository(db.kysely), audit);

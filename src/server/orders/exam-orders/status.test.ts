@@ -151,3 +151,39 @@ test('an order message and the report of its study at the same moment: both appl
   assert.equal(d.priority, 'urgent');
   assert.equal(d.version, 3, 'both changes, one version each');
 });
+
+/** Records the report of a study as final, as the reports module leaves it after finalising. */
+async function finalReportOf(sid: string, username: string): Promise<void> {
+  const physicianId = await rt.accounts.create(OPERATOR, { username, displayName: '読影 医師', password: 'Sekkei-Kanri-2026!x', grants: [{ role: 'radiologist', facilityId: null }], mustChangePassword: false });
+  const s = (await rt.db.kysely.selectFrom('studies').selectAll().where('id', '=', sid).executeTakeFirst())!;
+  const now = new Date().toISOString();
+  await rt.db.kysely.insertInto('reports').values({
+    id: `r-${username}`, study_id: sid, study_uid: s.study_uid, facility_id: s.facility_id, patient_ref: s.patient_ref, reading_role: 'single', physician_id: physicianId,
+    status: 'final', sections: '{}', assessment: null, template_id: null, location: null, revision: 1, saved_by: null, saved_at: null, current_version: 1, created_by: physicianId, started_at: now, updated_at: now,
+  }).execute();
+}
+
+test('a study read before its order came: the order is completed as soon as it is linked, by its arrival or by hand', async () => {
+  const uid = await storeStudy(rt, facility, { patient: dicomPatient('SP-7'), accessionNumber: 'SA-7', studyDate: '20260310' });
+  const sid = await studyId(rt, uid);
+  await finalReportOf(sid, 'dr-early-7');
+  const o = await rt.orders.receive(OPERATOR, orderInput(facility, { placerOrderNumber: 'S-7', messageId: 'S-7', accessionNumber: 'SA-7', patient: patient('SP-7') }));
+  const d = await detail(o.orderId);
+  assert.equal(d.study?.studyUid, uid, 'linked on the order\'s arrival');
+  assert.equal(d.status, 'completed', 'not left in progress for ever');
+  assert.equal(d.version, 2);
+  assert.deepEqual(d.history.map((h) => [h.source, h.changed]), [['hl7', []], ['enkaku', ['status=in-progress']], ['enkaku', ['status=completed']]]);
+  assert.deepEqual((await auditOf(rt, 'order.status-change', o.orderId)).map((e) => [e.details.from, e.details.to, e.details.why]), [['scheduled', 'in-progress', 'study-linked'], ['in-progress', 'completed', 'report-final']]);
+  assert.ok((await listed('completed')).includes(o.orderId));
+  assert.deepEqual(await reported(sid), { orderId: o.orderId, completed: false }, 'finalising again changes nothing');
+
+  // A study that matched nothing (another accession number), reported, then linked by hand.
+  const other = await rt.orders.receive(OPERATOR, orderInput(facility, { placerOrderNumber: 'S-8', messageId: 'S-8', accessionNumber: 'SA-8', patient: patient('SP-8') }));
+  const lone = await studyId(rt, await storeStudy(rt, facility, { patient: dicomPatient('SP-8'), accessionNumber: 'SA-8-X', studyDate: '20260311' }));
+  await finalReportOf(lone, 'dr-early-8');
+  assert.equal((await detail(other.orderId)).status, 'scheduled');
+  await rt.reconciliation.link(user('system-admin', null), { studyId: lone, orderId: other.orderId });
+  const linked = await detail(other.orderId);
+  assert.equal(linked.status, 'completed');
+  assert.equal(linked.history.at(-1)!.by, 'user:u-system-admin-provider');
+});

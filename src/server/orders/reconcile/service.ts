@@ -89,6 +89,7 @@ export class ReconciliationService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService<Database>,
     private readonly log: Logger,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
 
   /**
@@ -187,6 +188,13 @@ export class ReconciliationService {
 
   private async writeLink(trx: Kysely<Database>, actor: Actor, order: Order, s: Study, method: OrderStudyLink['method']): Promise<void> {
     const repo = new ReconcileRepository(trx);
+    // A study read and reported before its order was linked (the order came late, or was
+    // linked by hand) completes the order at once. Its row is locked before the first audit
+    // entry, in the order OrderService.markReported takes the same locks. A study that has
+    // just arrived has no report, so image intake still never writes an order row.
+    const reported = await repo.studyReported(s.id);
+    const orders = new OrderRepository(trx);
+    if (reported) await orders.byIdLocked(order.id, this.dialect === 'postgres');
     const link: OrderStudyLink = {
       id: randomUUID(),
       order_id: order.id,
@@ -211,9 +219,14 @@ export class ReconciliationService {
     });
     // Read again in the transaction: the order as it stands now (a batch of order intake
     // may have changed it). A completed order (its report final) stays completed.
-    const current = await new OrderRepository(trx).byId(order.id);
+    const current = await orders.byId(order.id);
     if (current && current.status !== 'cancelled' && current.status !== 'completed') {
       await recordStatusChange(trx, this.audit, { actor, order: current, from: 'scheduled', to: 'in-progress', key: `study-link:${link.id}`, why: 'study-linked', studyId: s.id, studyUid: s.study_uid });
+      if (reported) {
+        const done: Order = { ...current, status: 'completed', version: current.version + 1, updated_at: new Date().toISOString() };
+        await orders.update(current.id, { status: done.status, version: done.version, updated_at: done.updated_at });
+        await recordStatusChange(trx, this.audit, { actor, order: done, from: 'in-progress', to: 'completed', key: `report-final:${current.id}`, why: 'report-final', studyId: s.id, studyUid: s.study_uid });
+      }
     }
   }
 
