@@ -624,13 +624,19 @@ function checkMetadata(r: TimedAnswer, sops: ReadonlySet<string>): string | unde
   return undefined;
 }
 
-async function metadataPart(pair: Pair, series: SeriesOnDisk): Promise<MetadataResult> {
-  say(`\nWADO-RS metadata of the ${series.sopUids.length}-instance series (both servers restarted: first call, then ${O.metadataReps} repeated calls)`);
+async function metadataPart(pair: Pair, series: SeriesOnDisk, warmup: SeriesOnDisk): Promise<MetadataResult> {
+  say(`\nWADO-RS metadata of the ${series.sopUids.length}-instance series (both servers restarted, one untimed call on the warm-up series: first call, then ${O.metadataReps} repeated calls)`);
   await pair.restart('metadata');
   const sops = new Set(series.sopUids);
   const accept = { accept: 'application/dicom+json' };
   const eUrl = `/dicomweb/studies/${series.studyUid}/series/${series.seriesUid}/metadata`;
   const oUrl = `/dicom-web/studies/${series.studyUid}/series/${series.seriesUid}/metadata`;
+  // Warm-up on a different series, as for rendered frames: code paths and connections,
+  // not the measured files.
+  const wE = await pair.enkakuGet(`/dicomweb/studies/${warmup.studyUid}/series/${warmup.seriesUid}/metadata`, accept);
+  const wO = await pair.orthancGet(`/dicom-web/studies/${warmup.studyUid}/series/${warmup.seriesUid}/metadata`, accept);
+  if (wE.status !== 200) problem(`Enkaku metadata warm-up call: HTTP ${wE.status}`);
+  if (wO.status !== 200) problem(`Orthanc metadata warm-up call: HTTP ${wO.status}`);
   const e: number[] = [];
   const o: number[] = [];
   let eErr: string | undefined;
@@ -1595,7 +1601,7 @@ async function main(): Promise<number> {
         enkaku: await loadInto(pair, 'enkaku', seriesRoot, series.files.length + warmup.files.length, 'CT series'),
         orthanc: await loadInto(pair, 'orthanc', seriesRoot, series.files.length + warmup.files.length, 'CT series'),
       };
-      if (O.metadata) metadata = await metadataPart(pair, series);
+      if (O.metadata) metadata = await metadataPart(pair, series, warmup);
       if (O.rendered) rendered = await renderedPart(pair, series, warmup);
       if (O.qido) {
         const specs = planStudies(O.studies);
