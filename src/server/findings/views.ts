@@ -94,9 +94,14 @@ export function statsOf(rows: StatsRow[], facilityNames: Map<string, string>, no
   const ackMinutes = (r: StatsRow): number | null => (r.acknowledged_at ? (Date.parse(r.acknowledged_at) - Date.parse(r.raised_at)) / 60_000 : null);
   const facilities = new Map<string, StatsRow[]>();
   const readers = new Map<string, StatsRow[]>();
+  const groupInto = (map: Map<string, StatsRow[]>, key: string, r: StatsRow): void => {
+    const list = map.get(key);
+    if (list) list.push(r);
+    else map.set(key, [r]);
+  };
   for (const r of rows) {
-    facilities.set(r.facility_id, [...(facilities.get(r.facility_id) ?? []), r]);
-    readers.set(r.raised_by, [...(readers.get(r.raised_by) ?? []), r]);
+    groupInto(facilities, r.facility_id, r);
+    groupInto(readers, r.raised_by, r);
   }
   const acks = (list: StatsRow[]): number[] => list.map(ackMinutes).filter((m): m is number => m !== null).sort((a, b) => a - b);
   const followUps = rows.filter((r) => r.follow_up_state !== null);
