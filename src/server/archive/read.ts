@@ -33,12 +33,62 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
+/** Files up to this size are read into reusable buffers by {@link VerifiedReader.withFile}. */
+const POOLED_MAX_BYTES = 4 * 1024 * 1024;
+/** Reusable buffers kept at most. */
+const POOL_SIZE = 16;
+
 /** Reads stored DICOM files and refuses any whose bytes no longer match their digest. */
 export class VerifiedReader {
+  private readonly pool: Buffer[] = [];
+
   constructor(
     private readonly blobs: BlobStore,
     private readonly onMismatch: (sopInstanceUid: string, blobSha256: string) => Promise<void>,
   ) {}
+
+  /**
+   * Reads a stored file, hands it to `use` while its digest is checked, and returns what
+   * `use` made once the check has passed. The bytes are lent: they are valid only until
+   * `use` returns or settles, and nothing may keep them or a view of them (strings and
+   * numbers made from them are fine). Reusing the memory of earlier reads makes reading many
+   * files in a row (the metadata of a series) several times faster than fresh memory.
+   * @throws AppError internal when the file fails its integrity check (after reporting it)
+   */
+  async withFile<T>(ref: StoredRef, use: (bytes: Buffer) => T | Promise<T>): Promise<T> {
+    const size = ref.size_bytes == null ? NaN : Number(ref.size_bytes);
+    if (!Number.isSafeInteger(size) || size >= POOLED_MAX_BYTES) {
+      const r = await this.readVerifying(ref);
+      try {
+        return await use(r.bytes);
+      } finally {
+        await r.verified;
+      }
+    }
+    let buf = this.pool.pop();
+    if (!buf || buf.length <= size) buf = Buffer.allocUnsafeSlow(Math.min(POOLED_MAX_BYTES, Math.ceil((size + 1) / 65_536) * 65_536));
+    try {
+      const bytes = await this.blobs.read(ref.blob_sha256, size, buf);
+      // The digest takes its own copy of the bytes before it returns (WebCrypto).
+      const verified = this.check(ref, bytes);
+      verified.catch(() => undefined);
+      try {
+        return await use(bytes);
+      } finally {
+        await verified;
+      }
+    } finally {
+      if (this.pool.length < POOL_SIZE) this.pool.push(buf);
+    }
+  }
+
+  private check(ref: StoredRef, bytes: Buffer): Promise<void> {
+    return sha256Hex(bytes).then(async (hex) => {
+      if (hex === ref.blob_sha256) return;
+      await this.onMismatch(ref.sop_instance_uid, ref.blob_sha256);
+      throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
+    });
+  }
 
   /**
    * The stored Part 10 file of an instance, exactly as kept.
@@ -57,11 +107,7 @@ export class VerifiedReader {
   async readVerifying(ref: StoredRef): Promise<VerifyingRead> {
     const size = ref.size_bytes == null ? undefined : Number(ref.size_bytes);
     const bytes = await this.blobs.read(ref.blob_sha256, Number.isSafeInteger(size) ? size : undefined);
-    const verified = sha256Hex(bytes).then(async (hex) => {
-      if (hex === ref.blob_sha256) return;
-      await this.onMismatch(ref.sop_instance_uid, ref.blob_sha256);
-      throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
-    });
+    const verified = this.check(ref, bytes);
     // The caller awaits `verified`; this keeps a caller that failed before doing so from
     // leaving an unhandled rejection behind.
     verified.catch(() => undefined);

@@ -101,19 +101,17 @@ export function registerMetadata(app: FastifyInstance, deps: MetadataDeps): void
     const body = await mapLimited(rows, READ_CONCURRENCY, async (r) => {
       const cached = cache.get(r.blob_sha256);
       if (cached) return cached;
-      // The header is turned into JSON while the file's digest is checked; it is used only
-      // once the check has passed.
-      const { bytes, verified } = await deps.files.readVerifying(r);
+      // The header is turned into JSON (strings and numbers only: nothing keeps the lent
+      // bytes) while the file's digest is checked; it is used only once the check has passed.
       const instanceUrl = `${root}/studies/${r.study_uid}/series/${r.series_uid}/instances/${r.sop_instance_uid}`;
-      let json: JsonDataset;
-      try {
-        json = datasetToJson(bytes, { bulkDataUri: (tag) => `${instanceUrl}/bulkdata/${tag}` });
-      } catch (err) {
-        await verified;
-        if (err instanceof DicomParseError) throw new AppError('internal', `a stored instance could not be read: ${err.message}`);
-        throw err;
-      }
-      await verified;
+      const json: JsonDataset = await deps.files.withFile(r, (bytes) => {
+        try {
+          return datasetToJson(bytes, { bulkDataUri: (tag) => `${instanceUrl}/bulkdata/${tag}` });
+        } catch (err) {
+          if (err instanceof DicomParseError) throw new AppError('internal', `a stored instance could not be read: ${err.message}`);
+          throw err;
+        }
+      });
       // Rough size: the JSON of a CT header is a few kilobytes.
       cache.set(r.blob_sha256, json, 2048 + Object.keys(json).length * 96);
       return json;

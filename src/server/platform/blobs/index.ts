@@ -103,15 +103,18 @@ export class BlobStore {
   /**
    * Reads a whole blob. With `expectedBytes` (its recorded size) the file is read in one
    * system call and closed without waiting, which matters for the many small reads of a
-   * reader scrolling a series; a file of any other size is read whole all the same.
+   * reader scrolling a series; a file of any other size is read whole all the same. With
+   * `into` as well, the file is read into that buffer when it fits (the answer is then a
+   * view of it).
    */
-  async read(sha256: string, expectedBytes?: number): Promise<Buffer> {
+  async read(sha256: string, expectedBytes?: number, into?: Buffer): Promise<Buffer> {
     if (expectedBytes === undefined || !(expectedBytes >= 0)) return fsp.readFile(this.pathOf(sha256));
     const fh = await fsp.open(this.pathOf(sha256), 'r');
     let closing = false;
     try {
-      // One byte more than expected tells a longer file from an exact one.
-      const buf = Buffer.allocUnsafeSlow(expectedBytes + 1);
+      // One byte more than expected tells a longer file from an exact one. `into` (a buffer
+      // the caller reuses) saves the cost of fresh memory for every read.
+      const buf = into && into.length > expectedBytes ? into.subarray(0, expectedBytes + 1) : Buffer.allocUnsafeSlow(expectedBytes + 1);
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
       closing = true;
       if (bytesRead > expectedBytes) {

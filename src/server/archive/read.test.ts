@@ -1,0 +1,59 @@
+/**
+ * Verified reads (A6): every read checks the file's SHA-256; files lent for parsing come
+ * from reused memory and never mix up.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BlobStore } from '../platform/blobs/index.ts';
+import { VerifiedReader } from './read.ts';
+
+async function setup() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'enkaku-read-'));
+  const blobs = await BlobStore.open(dir);
+  const mismatches: string[] = [];
+  const reader = new VerifiedReader(blobs, async (sop) => {
+    mismatches.push(sop);
+  });
+  const put = async (sop: string, bytes: Buffer) => {
+    const { sha256, size } = await blobs.put(bytes);
+    return { sop_instance_uid: sop, blob_sha256: sha256, size_bytes: size };
+  };
+  return { dir, blobs, reader, mismatches, put };
+}
+
+test('files lent in reused memory, many at once and of different sizes, each give their own content', async () => {
+  const { dir, reader, put } = await setup();
+  const files = Array.from({ length: 40 }, (_, i) => Buffer.alloc(10_000 + i * 37_123, i + 1));
+  const refs = await Promise.all(files.map((b, i) => put(`1.2.${i}`, b)));
+  for (let round = 0; round < 2; round++) {
+    const digests = await Promise.all(refs.map((r) => reader.withFile(r, async (bytes) => {
+      await new Promise((res) => setTimeout(res, Math.random() * 3));
+      return createHash('sha256').update(bytes).digest('hex');
+    })));
+    assert.deepEqual(digests, refs.map((r) => r.blob_sha256));
+  }
+  // Without a recorded size the file is read whole all the same.
+  assert.equal(await reader.withFile({ ...refs[3]!, size_bytes: null }, (b) => b.length), files[3]!.length);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a lent file that fails its check is refused and reported, whatever the reader made of it', async () => {
+  const { dir, blobs, reader, mismatches, put } = await setup();
+  const ref = await put('1.2.99', Buffer.alloc(70_000, 5));
+  const file = blobs.pathOf(ref.blob_sha256);
+  fs.chmodSync(file, 0o600);
+  const altered = Buffer.alloc(70_000, 5);
+  altered[100] = 6;
+  fs.writeFileSync(file, altered);
+  await assert.rejects(reader.withFile(ref, (b) => b.length), /integrity check/);
+  await assert.rejects(reader.withFile(ref, () => {
+    throw new Error('could not parse');
+  }), /integrity check/, 'the integrity failure is what is reported');
+  await assert.rejects(reader.read(ref), /integrity check/);
+  assert.deepEqual(mismatches, ['1.2.99', '1.2.99', '1.2.99']);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
