@@ -11,7 +11,7 @@ import { AppError } from '../../platform/errors.ts';
 import type { AuditService } from '../../audit/index.ts';
 import type { QueryRepository } from '../repository.ts';
 import type { VerifiedReader } from '../read.ts';
-import { NotAcceptableError, parseRenderedParams, type OutputLut, type RenderEngine, type RenderRequest } from '../render/index.ts';
+import { NotAcceptableError, parseRenderedParams, type OutputLut, type RenderEngine, type RenderRequest, type RenderSource } from '../render/index.ts';
 
 /** What the rendered routes need. */
 export interface RenderedDeps {
@@ -133,12 +133,14 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
   const readAhead = async (actor: Actor, scope: 'all' | string[], row: InstanceRow, request: RenderRequest, frames: number): Promise<void> => {
     if (frames > 1) {
       const next = Array.from({ length: READ_AHEAD }, (_, i) => request.frame + 1 + i).filter((f) => f <= frames);
-      deps.renderer.readAhead(next.map((frame) => ({ source: { key: row.blob_sha256, bytes: () => deps.files.readVerifying(row) }, req: { ...request, frame } })));
+      deps.renderer.readAhead(next.map((frame) => ({ source: aheadSource(row), req: { ...request, frame } })));
       return;
     }
     const next = await planner.next(actorKey(actor), scope, row);
-    deps.renderer.readAhead(next.map((r) => ({ source: { key: r.blob_sha256, bytes: () => deps.files.readVerifying(r) }, req: request })));
+    deps.renderer.readAhead(next.map((r) => ({ source: aheadSource(r), req: request })));
   };
+  /** A slice to render ahead: its file is lent from reused memory (see VerifiedReader.withFile). */
+  const aheadSource = (r: InstanceRow): RenderSource => ({ key: r.blob_sha256, bytes: () => deps.files.readVerifying(r), lend: (use) => deps.files.withFile(r, use) });
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
   const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {

@@ -154,6 +154,44 @@ describe('frame cache', () => {
     assert.equal(engine.stats().cache.entries, 1);
   });
 
+  it('renders slices ahead from lent memory that is reused afterwards, and keeps nothing of it', async () => {
+    const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+    const reference = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
+    // Memory lent to one render at a time, overwritten and lent again once it is returned.
+    const pool: Buffer[] = [];
+    const lent: number[] = [];
+    const src = (i: number) => ({
+      key: `lent${i}`,
+      bytes: async () => ct[i]!,
+      lend: async <T,>(use: (bytes: Buffer) => Promise<T>): Promise<T> => {
+        lent.push(i);
+        const buf = pool.pop() ?? Buffer.alloc(ct[i]!.length + 4096);
+        ct[i]!.copy(buf);
+        try {
+          return await use(buf.subarray(0, ct[i]!.length));
+        } finally {
+          buf.fill(0x5a);
+          pool.push(buf);
+        }
+      },
+    });
+    const req = params({ window: '40,400,linear' });
+    engine.readAhead([1, 2, 3].map((i) => ({ source: src(i), req })));
+    for (let t = 0; t < 400 && engine.stats().encodes < 3; t++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(lent, [1, 2, 3]);
+    for (const i of [1, 2, 3]) {
+      const before = engine.stats().encodes;
+      const shown = await engine.render(src(i), req);
+      assert.equal(engine.stats().encodes, before, `slice ${i} came from memory`);
+      const expected = await reference.render({ key: `ref${i}`, bytes: ct[i]! }, req);
+      assert.ok(shown.body.equals(expected.body), `slice ${i} is its own image, not the lent memory's later content`);
+    }
+    assert.equal(engine.stats().cache.entries, 0, 'no decoded frame points into lent memory');
+    const images = await Promise.all([1, 2, 3].map((i) => reference.render({ key: `ref${i}`, bytes: ct[i]! }, req)));
+    assert.equal(new Set(images.map((m) => m.body.toString('base64'))).size, 3, 'the slices differ, so a mix-up would show');
+    assert.ok(pool.length >= 1 && pool.length <= 2, 'the memory was returned after use');
+  });
+
   it('does not keep an entry larger than the whole cache', () => {
     const cache = new FrameCache<string>(10);
     assert.equal(cache.set('big', 'x', 11), false);

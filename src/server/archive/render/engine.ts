@@ -55,6 +55,13 @@ export interface RenderSource {
    * may keep the pixel data where it lies in these bytes: they must not change afterwards.
    */
   bytes: Buffer | (() => Promise<Buffer | SourceRead>);
+  /**
+   * Optional: reads the file into memory that is reused afterwards and lends it to `use`,
+   * returning what `use` made once the file's integrity check has passed (see
+   * VerifiedReader.withFile). Slices rendered ahead are made this way, since nothing of
+   * them but the encoded image is kept.
+   */
+  lend?: <T>(use: (bytes: Buffer) => Promise<T>) => Promise<T>;
 }
 
 /** A file read whose integrity check is still running (see VerifyingRead in archive/read.ts). */
@@ -381,8 +388,13 @@ export class RenderEngine {
   }
 
   private async prepare(source: RenderSource, req: RenderRequest, background = false): Promise<Prepared> {
-    const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
     const { entry: { frame, frames }, verified } = await this.frame(source, req.frame ?? 1, background);
+    return this.prepareFrom(frame, frames, req, verified);
+  }
+
+  /** The display pixels of a decoded frame for a request: the display stages and the source region. */
+  private prepareFrom(frame: DecodedFrame, frames: number, req: RenderRequest, verified: Promise<void> | undefined): Prepared {
+    const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
     let display: Uint8Array;
     let channels: 1 | 3;
     if (frame.kind === 'gray') {
@@ -449,8 +461,26 @@ export class RenderEngine {
   }
 
   private async encode(source: RenderSource, req: RenderRequest, background = false): Promise<RenderedImage> {
+    const frame = req.frame ?? 1;
+    if (background && source.lend && !this.cache.has(`${source.key}:${frame}`)) {
+      // Rendered ahead: decoded straight from the lent file, neither shared with other
+      // requests nor kept, so that the memory can be lent again afterwards.
+      return source.lend(async (bytes) => {
+        const info = readImageInfo(bytes);
+        const decoded = await decodeFrame(info, frame);
+        this.decodes++;
+        await yieldToRequests();
+        const p = this.prepareFrom(decoded, info.frames, req, undefined);
+        await yieldToRequests();
+        return this.encodePrepared(p, req);
+      });
+    }
     const p = await this.prepare(source, req, background);
     if (background) await yieldToRequests();
+    return this.encodePrepared(p, req);
+  }
+
+  private async encodePrepared(p: Prepared, req: RenderRequest): Promise<RenderedImage> {
     const img = pipeline(p);
     const body =
       req.mediaType === 'image/png'
