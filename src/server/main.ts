@@ -168,6 +168,7 @@ async function serve(config: EnkakuConfig): Promise<void> {
       `  DICOM:            AE title ${config.dicom.aet}, ${config.dicom.host}:${dimse.port}${dimse.tls ? ' (DICOM TLS)' : ''}`,
       `  HL7 (MLLP):       ${hl7.host}:${hl7.port}${hl7.tls ? ' (TLS)' : ''}; FHIR R4 at /fhir/R4`,
       `  Data:             ${rt.db.location}; blobs in ${rt.blobs.root}`,
+      `  Thread pool:      ${process.env.UV_THREADPOOL_SIZE ?? '4'} threads for file reads, integrity checks and image encoding (UV_THREADPOOL_SIZE)`,
       setupToken
         ? `  First start: create the first administrator at\n    ${base}/setup?token=${setupToken}\n  (valid 24 hours, once), or with  npx enkaku user add --username admin --name "..." --role system-admin`
         : `  Sign in at ${base}/login`,

@@ -99,10 +99,14 @@ test('serve answers /healthz and /readyz and prints where to connect', async () 
   const { config, cleanup } = testConfig();
   config.http.port = await freePort();
   config.dicom.port = await freePort();
-  const server = await startServer(childEnv(config));
+  const env = childEnv(config);
+  delete env.UV_THREADPOOL_SIZE;
+  const server = await startServer(env);
   try {
     const out = server.output();
     assert.match(out, new RegExp(`http://127\\.0\\.0\\.1:${config.http.port}/`));
+    const threads = Math.min(64, Math.max(4, os.availableParallelism()));
+    assert.match(out, new RegExp(`Thread pool: +${threads} threads`), 'one thread per CPU, at least 4');
     assert.match(out, new RegExp(`AE title ENKAKU, 127\\.0\\.0\\.1:${config.dicom.port}`));
     assert.match(out, /facility add --name/);
     const setup = /\/setup\?token=([A-Za-z0-9_-]+)/.exec(out);
