@@ -1,24 +1,17 @@
 /**
  * Live finding alerts (C1): the in-process bus that feeds every open Enkaku screen of a
- * notice's recipients (SSE, `GET /api/findings/events`), and on PostgreSQL the LISTEN/NOTIFY
- * channel that carries the alerts between the nodes of a cluster (ARCHITECTURE: "live
- * updates travel through PostgreSQL LISTEN/NOTIFY"); the same design as the worklist's
- * events (src/server/reading/worklist-events.ts).
+ * notice's recipients (SSE, `GET /api/findings/events`), carried between the nodes of a
+ * cluster by a {@link CommitChannel} (PostgreSQL LISTEN/NOTIFY), as the worklist's events are.
  *
  * An alert is published inside the transaction of the change and reaches screens only if
- * that transaction commits:
- * - PostgreSQL: `pg_notify` in the transaction; the server delivers it at commit to every node
- *   LISTENing on the channel (named after the schema), this one included.
- * - SQLite (one process, one connection): after the transaction the finding's version is
- *   read back; that read waits until the transaction has ended, and the alert goes out only
- *   if the change is there.
- * An alert names the users it is for; each subscriber (one open screen) is one user's. It
- * carries the finding's id, category, facility name and deadline: never patient data.
+ * that transaction commits; on SQLite the finding's version is read back after the
+ * transaction. An alert names the users it is for; each subscriber (one open screen) is one
+ * user's. It carries the finding's id, category, facility name and deadline: never patient
+ * data.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { FindingAlertEvent } from '../../shared/findings.ts';
+import { CommitChannel, commitChannelName } from '../platform/commit-channel.ts';
 import type { Database } from '../platform/db/schema.ts';
 import type { Logger } from '../platform/log.ts';
 
@@ -47,65 +40,56 @@ export interface FindingEventsOptions {
   listen?: { url: string; schema?: string | undefined } | undefined;
 }
 
-const MAX_RETRY_MS = 30_000;
 /** User ids per notification (ids of about 40 bytes: well under PostgreSQL's 8000-byte payload limit). */
 const NOTIFY_USERS = 100;
 
 /** The channel of a schema: a lower-case identifier of at most 63 bytes. */
 export function findingsChannelName(schema: string | undefined): string {
-  const s = schema ?? 'public';
-  const name = `enkaku_findings_${s}`;
-  return name.length <= 63 ? name : `enkaku_findings_${createHash('sha256').update(s).digest('hex').slice(0, 40)}`;
+  return commitChannelName('enkaku_findings', schema);
 }
 
 /** Publishes finding alerts and delivers them to this node's open screens. */
 export class FindingEvents {
-  readonly nodeId = randomUUID();
-  readonly channel: string;
   private readonly subscribers = new Map<string, Set<(alert: FindingAlertEvent) => void>>();
   private readonly listeners = new Set<(a: AddressedAlert) => void>();
-  private client: pg.Client | undefined;
-  private closed = false;
-  private retryMs = 1000;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private readyResolve: (() => void) | undefined;
-  private readonly readyPromise: Promise<void>;
+  private readonly bus: CommitChannel<AddressedAlert>;
 
   constructor(private readonly opts: FindingEventsOptions) {
-    this.channel = findingsChannelName(opts.listen?.schema);
-    this.readyPromise = new Promise((resolve) => (this.readyResolve = resolve));
-    if (opts.dialect !== 'postgres' || !opts.listen) this.readyResolve!();
-    else void this.connect();
+    this.bus = new CommitChannel<AddressedAlert>({
+      dialect: opts.dialect,
+      log: opts.log,
+      listen: opts.listen,
+      prefix: 'enkaku_findings',
+      key: 'a',
+      logName: 'findings',
+      what: 'finding alerts',
+      deliver: (a) => this.deliver(a),
+      committed: async (a) => {
+        const row = await this.opts.db.selectFrom('findings').select('version').where('id', '=', a.alert.findingId).executeTakeFirst();
+        return !!row && row.version >= a.version;
+      },
+    });
+  }
+
+  get nodeId(): string {
+    return this.bus.nodeId;
+  }
+
+  get channel(): string {
+    return this.bus.channel;
   }
 
   /** Resolves once alerts of every node are being received (PostgreSQL: LISTEN is in place). */
   ready(): Promise<void> {
-    return this.readyPromise;
+    return this.bus.ready();
   }
 
   /** Publishes an alert of a change made in `ex`: delivered when, and only if, it commits. */
   async publish(ex: Executor, a: AddressedAlert): Promise<void> {
     if (a.userIds.length === 0) return;
-    if (this.opts.dialect === 'postgres') {
-      // A notification's payload must stay under 8000 bytes: long recipient lists go in parts.
-      for (let i = 0; i < a.userIds.length; i += NOTIFY_USERS) {
-        const part: AddressedAlert = { ...a, userIds: a.userIds.slice(i, i + NOTIFY_USERS) };
-        await sql`select pg_notify(${this.channel}, ${JSON.stringify({ n: this.nodeId, a: part })})`.execute(ex);
-      }
-      return;
-    }
-    setImmediate(() => void this.afterCommit(a));
-  }
-
-  private async afterCommit(a: AddressedAlert): Promise<void> {
-    if (this.closed) return;
-    try {
-      const row = await this.opts.db.selectFrom('findings').select('version').where('id', '=', a.alert.findingId).executeTakeFirst();
-      if (!row || row.version < a.version) return;
-      this.deliver(a);
-    } catch (err) {
-      if (!this.closed) this.opts.log.warn({ event: 'findings.event-error', err: (err as Error).message }, 'a finding alert could not be checked');
-    }
+    if (this.opts.dialect !== 'postgres') return this.bus.publish(ex, a);
+    // A notification's payload must stay under 8000 bytes: long recipient lists go in parts.
+    for (let i = 0; i < a.userIds.length; i += NOTIFY_USERS) await this.bus.publish(ex, { ...a, userIds: a.userIds.slice(i, i + NOTIFY_USERS) });
   }
 
   private deliver(a: AddressedAlert): void {
@@ -154,67 +138,10 @@ export class FindingEvents {
     return () => this.listeners.delete(listener);
   }
 
-  /** PostgreSQL: the dedicated LISTEN connection, reconnected with backoff when lost. */
-  private async connect(): Promise<void> {
-    if (this.closed || !this.opts.listen) return;
-    const c = new pg.Client({ connectionString: this.opts.listen.url });
-    let lost = false;
-    const onLost = (why: string): void => {
-      if (lost) return;
-      lost = true;
-      if (this.client === c) this.client = undefined;
-      c.end().catch(() => undefined);
-      if (this.closed) return;
-      this.opts.log.warn({ event: 'findings.listen-lost', reason: why, retryMs: this.retryMs }, 'finding alerts: connection lost, reconnecting');
-      this.scheduleReconnect();
-    };
-    c.on('notification', (m) => {
-      if (m.channel !== this.channel || !m.payload) return;
-      try {
-        const { a } = JSON.parse(m.payload) as { n: string; a: AddressedAlert };
-        this.deliver(a);
-      } catch {
-        this.opts.log.warn({ event: 'findings.bad-notification' }, 'a finding notification was not understood');
-      }
-    });
-    c.on('error', (err) => onLost(err.message));
-    c.on('end', () => onLost('ended'));
-    try {
-      await c.connect();
-      await c.query(`listen ${c.escapeIdentifier(this.channel)}`);
-    } catch (err) {
-      onLost((err as Error).message);
-      return;
-    }
-    if (this.closed) {
-      await c.end().catch(() => undefined);
-      return;
-    }
-    this.client = c;
-    this.retryMs = 1000;
-    this.readyResolve?.();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.retryTimer) return;
-    const wait = this.retryMs;
-    this.retryMs = Math.min(MAX_RETRY_MS, this.retryMs * 2);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.connect();
-    }, wait);
-    this.retryTimer.unref();
-  }
-
   /** Stops listening; open screens get nothing more. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.subscribers.clear();
     this.listeners.clear();
-    const c = this.client;
-    this.client = undefined;
-    if (c) await c.end().catch(() => undefined);
-    this.readyResolve?.();
+    await this.bus.close();
   }
 }
