@@ -11,19 +11,15 @@
  * ends with its session.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
 import type { FindingAlertEvent } from '../../shared/findings.ts';
 import type { Actor } from '../platform/context.ts';
-import { AppError } from '../platform/errors.ts';
-import { SESSION_COOKIE, type AuthService } from '../security/index.ts';
+import { SseStreams, sseLifetime } from '../platform/sse.ts';
+import { sessionRecheck, type AuthService } from '../security/index.ts';
 import type { FindingsService } from './service.ts';
 
 type UserActor = Extract<Actor, { kind: 'user' }>;
 type Id = { Params: { id: string } };
 type Query = { Querystring: Record<string, string | undefined> };
-
-const MAX_LIFETIME = 3600;
-const DEFAULT_LIFETIME = 600;
 
 /** Options of {@link registerFindingRoutes}. */
 export interface FindingRouteOptions {
@@ -31,13 +27,6 @@ export interface FindingRouteOptions {
   auth?: Pick<AuthService, 'resolve'> | undefined;
   /** Seconds between pings (and session checks) on a stream. Default 25. */
   heartbeatSeconds?: number | undefined;
-}
-
-function lifetimeOf(v: unknown): number {
-  if (v === undefined || v === '') return DEFAULT_LIFETIME;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > MAX_LIFETIME) throw new AppError('bad_request', `lifetime must be 0-${MAX_LIFETIME} seconds`);
-  return n;
 }
 
 /**
@@ -59,66 +48,16 @@ export function registerFindingRoutes(app: FastifyInstance, findings: FindingsSe
   app.post<Id>('/api/findings/:id/follow-up', async (req) => findings.followUp(currentUser(req), req.params.id, req.body));
   app.post<Id>('/api/findings/:id/cancel', async (req) => findings.cancel(currentUser(req), req.params.id, req.body));
 
-  const streams = new Set<ServerResponse>();
-  app.addHook('preClose', async () => {
-    for (const res of streams) {
-      res.write('event: end\ndata: {"reason":"shutdown"}\n\n');
-      res.end();
-    }
-  });
-
+  const sse = new SseStreams(app, { heartbeatSeconds: opts.heartbeatSeconds, resolveSession: opts.auth ? sessionRecheck(opts.auth) : undefined });
   app.get<{ Querystring: { lifetime?: string } }>('/api/findings/events', async (req, reply) => {
     const actor = currentUser(req);
-    const lifetime = lifetimeOf(req.query?.lifetime);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      // Never cached or buffered on the way (S6; proxies such as nginx buffer otherwise).
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-      'x-content-type-options': 'nosniff',
-      connection: 'keep-alive',
+    await sse.serve(req, reply, {
+      lifetime: sseLifetime(req.query?.lifetime),
+      event: 'finding',
+      subscribe: (send) => findings.subscribe(actor, (alert: FindingAlertEvent) => send(alert)),
+      ready: () => findings.events.ready(),
+      // The stream ends with its session, or when the session is another user's.
+      recheck: (user) => user?.userId === actor.userId,
     });
-    res.write('retry: 3000\n\n');
-    streams.add(res);
-    let ended = false;
-    const timers: NodeJS.Timeout[] = [];
-    const send = (alert: FindingAlertEvent): void => {
-      if (!ended) res.write(`event: finding\ndata: ${JSON.stringify(alert)}\n\n`);
-    };
-    const sub = findings.subscribe(actor, send);
-    const end = (reason: string): void => {
-      if (ended) return;
-      ended = true;
-      sub.close();
-      for (const t of timers) clearTimeout(t);
-      streams.delete(res);
-      if (!res.writableEnded) {
-        res.write(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
-        res.end();
-      }
-    };
-    req.raw.on('close', () => end('closed'));
-    res.on('close', () => end('closed'));
-    // Ready once this node hears the alerts (PostgreSQL: its LISTEN is in place).
-    await Promise.race([findings.events.ready(), new Promise((r) => setTimeout(r, 2000).unref())]);
-    if (ended) return;
-    res.write(`event: ready\ndata: ${JSON.stringify({ serverTime: new Date().toISOString(), lifetime })}\n\n`);
-    if (lifetime === 0) return end('lifetime');
-    timers.push(setTimeout(() => end('lifetime'), lifetime * 1000));
-    const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
-    const client = { address: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
-    const beat = async (): Promise<void> => {
-      if (ended) return;
-      if (opts.auth) {
-        const resolved = await opts.auth.resolve(cookie, client, false).catch(() => undefined);
-        if (!resolved || resolved.actor.userId !== actor.userId) return end('session');
-      }
-      if (ended) return;
-      res.write(': ping\n\n');
-      timers.push(setTimeout(() => void beat(), (opts.heartbeatSeconds ?? 25) * 1000));
-    };
-    timers.push(setTimeout(() => void beat(), (opts.heartbeatSeconds ?? 25) * 1000));
   });
 }

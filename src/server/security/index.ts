@@ -13,6 +13,8 @@ export { registerSecurityRoutes, registerSessionHook, requireUser, SESSION_COOKI
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../platform/context.ts';
 import { AppError } from '../platform/errors.ts';
+import type { AuthService } from './auth.ts';
+import { SESSION_COOKIE } from './routes.ts';
 import type { TokenService } from './tokens.ts';
 
 /**
@@ -28,4 +30,16 @@ export async function bearerActor(tokens: TokenService, req: FastifyRequest, sco
   if (!actor) throw new AppError('unauthenticated', 'the API token is unknown or revoked');
   if (!actor.scopes.includes(scope)) throw new AppError('forbidden', `the API token lacks the ${scope} scope`);
   return actor;
+}
+
+/**
+ * For long-lived streams: resolves a request's session cookie again, without extending
+ * the session, to the user it now stands for (undefined once it has ended).
+ */
+export function sessionRecheck(auth: Pick<AuthService, 'resolve'>): (req: FastifyRequest) => Promise<Extract<Actor, { kind: 'user' }> | undefined> {
+  return async (req) => {
+    const cookie = req.cookies?.[SESSION_COOKIE] ?? '';
+    const client = { address: req.ip, userAgent: String(req.headers['user-agent'] ?? '') };
+    return (await auth.resolve(cookie, client, false))?.actor;
+  };
 }
