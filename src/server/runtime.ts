@@ -19,7 +19,7 @@ import { medicalScope } from './security/index.ts';
 import { IntakeService, QueryRepository, RenderEngine, VerifiedReader } from './archive/index.ts';
 import { TerminalService } from './quality/index.ts';
 import { ReadingService, WorklistService } from './reading/index.ts';
-import { ReportService } from './reports/index.ts';
+import { ReportService, studyReported } from './reports/index.ts';
 import { SigningService } from './reports/signing/index.ts';
 import { DeliveryService } from './reports/delivery/index.ts';
 import { FindingsService } from './findings/index.ts';
@@ -134,7 +134,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   const contracts = new ContractService(db.kysely, audit, facilityExists);
   const patients = new PatientService(db.kysely, audit, contracts, facilityExists);
   const clinical = new ClinicalService(db.kysely, audit, patients, facilityExists);
-  const reconciliation = new ReconciliationService(db.kysely, audit, log, db.dialect);
+  const reconciliation = new ReconciliationService(db.kysely, audit, log, { dialect: db.dialect, studyReported });
   intake.onNewStudy(reconciliation);
   // After reconciliation, so that an order linked on arrival sets the item's priority and due time.
   const credentials = new CredentialService(new AccountRepository(db.kysely), audit);

@@ -6,3 +6,4 @@ export { ReportService, type ReportServiceDeps, type ReportSigner, type SignedRe
 export { registerReportRoutes } from './routes.ts';
 export { canonicalReport, canonicalJson, SECTION_KEYS, type ReportDocument, type ReportSections } from './document.ts';
 export { reportsMigration, type ReportsDatabase } from './migration.ts';
+export { studyReported } from './repository.ts';

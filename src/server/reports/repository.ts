@@ -30,6 +30,12 @@ export interface StudyFacts {
 }
 
 /** Reports, versions, templates and AI findings. */
+/** Whether a report of the study has been finalised (it may since have been corrected or amended). */
+export async function studyReported(ex: Executor, studyId: string): Promise<boolean> {
+  const r = await ex.selectFrom('reports').select('id').where('study_id', '=', studyId).where('status', '=', 'final').executeTakeFirst();
+  return r !== undefined;
+}
+
 export class ReportRepository {
   constructor(private readonly db: Kysely<Database>) {}
 

@@ -125,15 +125,21 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     assert.equal(afterCount, before, 'further frames of the same series within the window add no entries');
   });
 
-  test('a file altered on disk is never rendered and raises an alert', async () => {
-    const target = series[4]!;
+  /** Changes an instance's stored file behind Enkaku's back (nothing of it cached in memory). */
+  const alterOnDisk = async (target: SyntheticInstance, change: (bytes: Buffer) => Buffer): Promise<void> => {
     const row = (await rt.intake.repo.instanceByUid(target.sopInstanceUid))!;
     rt.renderer.forget(row.blob_sha256);
     const file = rt.blobs.pathOf(row.blob_sha256);
     fs.chmodSync(file, 0o600);
-    const bytes = fs.readFileSync(file);
-    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x40;
-    fs.writeFileSync(file, bytes);
+    fs.writeFileSync(file, change(fs.readFileSync(file)));
+  };
+
+  test('a file altered on disk is never rendered and raises an alert', async () => {
+    const target = series[4]!;
+    await alterOnDisk(target, (bytes) => {
+      bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0x40;
+      return bytes;
+    });
     const res = await get(`${base(target)}/rendered`, 'image/png');
     assert.equal(res.statusCode, 500);
     assert.match(res.json().message, /integrity check/);
@@ -145,11 +151,7 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
 
   test('a file that grew on disk is refused too, not read short to its recorded size', async () => {
     const target = series[3]!;
-    const row = (await rt.intake.repo.instanceByUid(target.sopInstanceUid))!;
-    rt.renderer.forget(row.blob_sha256);
-    const file = rt.blobs.pathOf(row.blob_sha256);
-    fs.chmodSync(file, 0o600);
-    fs.appendFileSync(file, Buffer.from([0, 0, 0, 0]));
+    await alterOnDisk(target, (bytes) => Buffer.concat([bytes, Buffer.from([0, 0, 0, 0])]));
     const res = await get(`${base(target)}/rendered`, 'image/png');
     assert.equal(res.statusCode, 500);
     assert.match(res.json().message, /integrity check/);

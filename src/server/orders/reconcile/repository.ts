@@ -34,12 +34,6 @@ export class ReconcileRepository {
       .select(['p.patient_id as p_patient_id', 'p.issuer as p_issuer']);
   }
 
-  /** Whether a report of the study has been finalised (it may since have been corrected or amended). */
-  async studyReported(studyId: string): Promise<boolean> {
-    const r = await this.db.selectFrom('reports').select('id').where('study_id', '=', studyId).where('status', '=', 'final').executeTakeFirst();
-    return r !== undefined;
-  }
-
   async study(id: string): Promise<StudyWithPatient | undefined> {
     return this.studies().where('studies.id', '=', id).executeTakeFirst();
   }

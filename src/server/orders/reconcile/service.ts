@@ -89,7 +89,11 @@ export class ReconciliationService {
     private readonly db: Kysely<Database>,
     private readonly audit: AuditService<Database>,
     private readonly log: Logger,
-    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+    private readonly opts: {
+      dialect?: 'sqlite' | 'postgres' | undefined;
+      /** Whether the study's report is final (the reports module's answer, read in the transaction). */
+      studyReported?: ((ex: Kysely<Database>, studyId: string) => Promise<boolean>) | undefined;
+    } = {},
   ) {}
 
   /**
@@ -192,9 +196,9 @@ export class ReconciliationService {
     // linked by hand) completes the order at once. Its row is locked before the first audit
     // entry, in the order OrderService.markReported takes the same locks. A study that has
     // just arrived has no report, so image intake still never writes an order row.
-    const reported = await repo.studyReported(s.id);
+    const reported = (await this.opts.studyReported?.(trx, s.id)) ?? false;
     const orders = new OrderRepository(trx);
-    if (reported) await orders.byIdLocked(order.id, this.dialect === 'postgres');
+    if (reported) await orders.byIdLocked(order.id, this.opts.dialect === 'postgres');
     const link: OrderStudyLink = {
       id: randomUUID(),
       order_id: order.id,
