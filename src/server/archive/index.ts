@@ -21,7 +21,7 @@ export { Intake } from './intake.ts';
 export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
-export { VerifiedReader, type StoredRef, type VerifyingRead } from './read.ts';
+export { VerifiedReader, type StoredRef } from './read.ts';
 export { RenderEngine, initRenderCodecs, type ModalityFrame, type MeasurementAttributes, type OutputLut } from './render/index.ts';
 
 /** Options of the archive's HTTP plugin. */

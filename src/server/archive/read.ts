@@ -9,6 +9,7 @@
 import { webcrypto } from 'node:crypto';
 import type { BlobStore } from '../platform/blobs/index.ts';
 import { AppError } from '../platform/errors.ts';
+import type { SourceRead } from './render/index.ts';
 
 /** The part of an instance row a verified read needs. */
 export interface StoredRef {
@@ -18,14 +19,10 @@ export interface StoredRef {
   size_bytes?: number | string | bigint | null;
 }
 
-/**
- * A stored file and the pending check of its digest. The bytes may be parsed while the
- * check runs, but nothing made from them may be kept or handed out before `verified` has
- * resolved; it rejects (after reporting) when the bytes are not what was stored.
- */
-export interface VerifyingRead {
-  bytes: Buffer;
-  verified: Promise<void>;
+/** The file size recorded at intake, when known. */
+function recordedSize(ref: StoredRef): number | undefined {
+  const size = ref.size_bytes == null ? NaN : Number(ref.size_bytes);
+  return Number.isSafeInteger(size) && size >= 0 ? size : undefined;
 }
 
 /** Lower-case hex SHA-256 of `bytes`, computed off the calling thread. */
@@ -56,29 +53,22 @@ export class VerifiedReader {
    * @throws AppError internal when the file fails its integrity check (after reporting it)
    */
   async withFile<T>(ref: StoredRef, use: (bytes: Buffer) => T | Promise<T>): Promise<T> {
-    const size = ref.size_bytes == null ? NaN : Number(ref.size_bytes);
-    if (!Number.isSafeInteger(size) || size >= POOLED_MAX_BYTES) {
-      const r = await this.readVerifying(ref);
+    const size = recordedSize(ref);
+    let buf: Buffer | undefined;
+    if (size !== undefined && size < POOLED_MAX_BYTES) {
+      buf = this.pool.pop();
+      if (!buf || buf.length <= size) buf = Buffer.allocUnsafeSlow(Math.min(POOLED_MAX_BYTES, Math.ceil((size + 1) / 65_536) * 65_536));
+    }
+    try {
+      // The digest takes its own copy of the bytes before it returns (WebCrypto).
+      const r = await this.readVerifying(ref, buf);
       try {
         return await use(r.bytes);
       } finally {
         await r.verified;
       }
-    }
-    let buf = this.pool.pop();
-    if (!buf || buf.length <= size) buf = Buffer.allocUnsafeSlow(Math.min(POOLED_MAX_BYTES, Math.ceil((size + 1) / 65_536) * 65_536));
-    try {
-      const bytes = await this.blobs.read(ref.blob_sha256, size, buf);
-      // The digest takes its own copy of the bytes before it returns (WebCrypto).
-      const verified = this.check(ref, bytes);
-      verified.catch(() => undefined);
-      try {
-        return await use(bytes);
-      } finally {
-        await verified;
-      }
     } finally {
-      if (this.pool.length < POOL_SIZE) this.pool.push(buf);
+      if (buf && this.pool.length < POOL_SIZE) this.pool.push(buf);
     }
   }
 
@@ -101,12 +91,13 @@ export class VerifiedReader {
   }
 
   /**
-   * The stored file at once, with its integrity check still running (see
-   * {@link VerifyingRead}): for callers that can decode while the digest is computed.
+   * The stored file at once, with its integrity check still running: the bytes may be
+   * parsed meanwhile, but nothing made from them may be kept or handed out before
+   * `verified` has resolved; it rejects (after reporting) when they are not what was stored.
+   * With `into`, the file is read into that buffer when it fits (see BlobStore.read).
    */
-  async readVerifying(ref: StoredRef): Promise<VerifyingRead> {
-    const size = ref.size_bytes == null ? undefined : Number(ref.size_bytes);
-    const bytes = await this.blobs.read(ref.blob_sha256, Number.isSafeInteger(size) ? size : undefined);
+  async readVerifying(ref: StoredRef, into?: Buffer): Promise<SourceRead> {
+    const bytes = await this.blobs.read(ref.blob_sha256, recordedSize(ref), into);
     const verified = this.check(ref, bytes);
     // The caller awaits `verified`; this keeps a caller that failed before doing so from
     // leaving an unhandled rejection behind.

@@ -64,7 +64,7 @@ export interface RenderSource {
   lend?: <T>(use: (bytes: Buffer) => Promise<T>) => Promise<T>;
 }
 
-/** A file read whose integrity check is still running (see VerifyingRead in archive/read.ts). */
+/** A file read whose integrity check is still running (VerifiedReader.readVerifying in archive/read.ts). */
 export interface SourceRead {
   bytes: Buffer;
   /** Resolves when the bytes are what was stored; rejects with the reason otherwise. */
