@@ -350,6 +350,14 @@ const MAX_MODALITY_LISTS = 64;
 
 /** Read side of the index for QIDO-RS and DIMSE C-FIND. */
 export class QueryRepository {
+  /**
+   * Rows of single instances looked up by SOP Instance UID, most recently used last. An
+   * instance's row never changes once stored (a later different object under the same UID is
+   * a conflict kept apart, and instances are not deleted), so a row read once stays true;
+   * the caller's scope and the study and series it names are checked on every lookup.
+   */
+  private readonly instanceRows = new Map<string, InstanceHit>();
+
   constructor(private readonly db: Kysely<Database>) {}
 
   private scoped<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, scope: FacilityScope): QB {
@@ -507,6 +515,34 @@ export class QueryRepository {
   }
 
   /**
+   * One instance of the given study (and series, when given) in scope, or undefined: the
+   * lookup of every frame a viewer shows, so its row is kept in memory after the first read
+   * (see `instanceRows`). Nothing is kept for an instance not found.
+   */
+  async instance(q: { scope: FacilityScope; studyUid: string; seriesUid?: string | undefined; sopInstanceUid: string }): Promise<InstanceHit | undefined> {
+    let row = this.instanceRows.get(q.sopInstanceUid);
+    if (row) {
+      this.instanceRows.delete(q.sopInstanceUid);
+      this.instanceRows.set(q.sopInstanceUid, row);
+    } else {
+      [row] = await this.db
+        .selectFrom('instances')
+        .innerJoin('series', 'series.id', 'instances.series_ref')
+        .innerJoin('studies', 'studies.id', 'instances.study_ref')
+        .selectAll('instances')
+        .select(['series.series_uid', 'studies.study_uid'])
+        .where('instances.sop_instance_uid', '=', q.sopInstanceUid)
+        .execute();
+      if (!row) return undefined;
+      this.instanceRows.set(q.sopInstanceUid, row);
+      if (this.instanceRows.size > INSTANCE_ROWS_KEPT) this.instanceRows.delete(this.instanceRows.keys().next().value!);
+    }
+    if (q.scope !== 'all' && !q.scope.includes(row.facility_id)) return undefined;
+    if (row.study_uid !== q.studyUid || (q.seriesUid !== undefined && row.series_uid !== q.seriesUid)) return undefined;
+    return row;
+  }
+
+  /**
    * Patients in scope with the number of their studies, series and instances: the
    * PATIENT level of the Patient Root Query/Retrieve model (PS3.4 C.6.1.1.2).
    */
@@ -532,6 +568,12 @@ export class QueryRepository {
     return rows.map((r) => ({ ...r, num_studies: Number(r.num_studies), num_series: Number(r.num_series), num_instances: Number(r.num_instances) }));
   }
 }
+
+/** An instance row with the UIDs of its series and study. */
+export type InstanceHit = Instance & { series_uid: string; study_uid: string };
+
+/** Instance rows kept by {@link QueryRepository.instance} (about 1 kB each). */
+const INSTANCE_ROWS_KEPT = 20_000;
 
 /** Conditions of a patient-level search. */
 export interface PatientQuery {

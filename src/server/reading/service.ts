@@ -79,7 +79,7 @@ export class ReadingService {
 
   /** An instance of a study and series in the actor's scope. */
   private async instance(scope: 'all' | string[], studyUid: string, seriesUid: string, sopInstanceUid: string) {
-    const [row] = await this.deps.queries.instances({ scope, studyUid: eq(studyUid), seriesUid: eq(seriesUid), sopInstanceUid: eq(sopInstanceUid), limit: 1, offset: 0 });
+    const row = await this.deps.queries.instance({ scope, studyUid, seriesUid, sopInstanceUid });
     if (!row) throw new AppError('not_found', 'no such instance');
     return row;
   }

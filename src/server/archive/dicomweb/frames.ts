@@ -98,8 +98,7 @@ export function registerFrames(app: FastifyInstance, deps: FramesDeps): void {
     async (req, reply) => {
       const numbers = parseFrameList(req.params.frames);
       const { actor, scope } = await deps.retriever(req);
-      const eq = (v: string) => ({ kind: 'equals' as const, value: v });
-      const [row] = await deps.queries.instances({ scope, studyUid: eq(req.params.study), seriesUid: eq(req.params.series), sopInstanceUid: eq(req.params.instance), limit: 1, offset: 0 });
+      const row = await deps.queries.instance({ scope, studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance });
       if (!row) throw new AppError('not_found', 'no such instance');
       const chosen = negotiate(req.headers.accept, row.transfer_syntax_uid);
       if (!chosen) {

@@ -142,8 +142,7 @@ export function registerMetadata(app: FastifyInstance, deps: MetadataDeps): void
       const tag = req.params.tag.toUpperCase();
       if (!/^[0-9A-F]{8}$/.test(tag)) throw new AppError('bad_request', 'the bulk data tag must be 8 hexadecimal digits');
       const { actor, scope } = await deps.retriever(req);
-      const eq = (v: string) => ({ kind: 'equals' as const, value: v });
-      const [row] = await deps.queries.instances({ scope, studyUid: eq(req.params.study), seriesUid: eq(req.params.series), sopInstanceUid: eq(req.params.instance), limit: 1, offset: 0 });
+      const row = await deps.queries.instance({ scope, studyUid: req.params.study, seriesUid: req.params.series, sopInstanceUid: req.params.instance });
       if (!row) throw new AppError('not_found', 'no such instance');
       if (tag === '7FE00010') {
         reply.redirect(`${base(req)}/studies/${row.study_uid}/series/${row.series_uid}/instances/${row.sop_instance_uid}/frames/1`, 303);

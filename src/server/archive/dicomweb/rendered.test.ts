@@ -92,6 +92,24 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     assert.equal((await app.inject({ method: 'GET', url: `${base(series[1]!)}/rendered` })).statusCode, 401);
   });
 
+  test('an instance already shown is still found only under its own study and series, and only by its facility', async () => {
+    const i = series[3]!;
+    assert.equal((await get(`${base(i)}/rendered`, 'image/png')).statusCode, 200);
+    const otherUid = '2.25.1234567890';
+    const wrongSeries = `/dicomweb/studies/${i.studyInstanceUid}/series/${otherUid}/instances/${i.sopInstanceUid}`;
+    const wrongStudy = `/dicomweb/studies/${otherUid}/series/${i.seriesInstanceUid}/instances/${i.sopInstanceUid}`;
+    const asks: Array<[string, string]> = [
+      [`${wrongSeries}/rendered`, 'image/png'],
+      [`${wrongStudy}/rendered`, 'image/png'],
+      [`${wrongSeries}/frames/1`, 'application/octet-stream'],
+      [`${wrongStudy}/metadata`, 'application/dicom+json'],
+    ];
+    for (const [u, accept] of asks) assert.equal((await get(u, accept)).statusCode, 404, u);
+    assert.equal((await get(`${base(i)}/rendered`, 'image/png', readB)).statusCode, 404);
+    assert.equal((await get(`${base(i)}/frames/1`, 'application/octet-stream', readB)).statusCode, 404);
+    assert.equal((await get(`${base(i)}/frames/1`, 'application/octet-stream')).statusCode, 200);
+  });
+
   test('the next slices are rendered ahead of a reader scrolling a series, and served to nobody else', async () => {
     const i0 = series[0]!;
     const window = '?window=41,399,linear';

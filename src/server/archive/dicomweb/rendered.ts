@@ -144,8 +144,13 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
   const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {
+    if (where.sopInstanceUid) {
+      const row = await deps.queries.instance({ scope, studyUid: where.studyUid, seriesUid: where.seriesUid, sopInstanceUid: where.sopInstanceUid });
+      if (!row) throw new AppError('not_found', 'no such study, series or instance');
+      return row;
+    }
     const eq = (v: string | undefined) => (v ? { kind: 'equals' as const, value: v } : undefined);
-    const rows = await deps.queries.instances({ scope, studyUid: eq(where.studyUid), seriesUid: eq(where.seriesUid), sopInstanceUid: eq(where.sopInstanceUid), limit: where.sopInstanceUid ? 1 : 5000, offset: 0 });
+    const rows = await deps.queries.instances({ scope, studyUid: eq(where.studyUid), seriesUid: eq(where.seriesUid), limit: 5000, offset: 0 });
     if (rows.length === 0) throw new AppError('not_found', 'no such study, series or instance');
     if (rows.length === 1) return rows[0]!;
     const firstSeries = rows[0]!.series_uid;

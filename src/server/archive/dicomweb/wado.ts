@@ -97,8 +97,7 @@ export function registerWado(app: FastifyInstance, deps: WadoDeps): void {
       return;
     }
     const { actor, scope } = await deps.retriever(req);
-    const eq = (v: string) => ({ kind: 'equals' as const, value: v });
-    const [row] = await deps.queries.instances({ scope, studyUid: eq(q.studyUID), seriesUid: eq(q.seriesUID), sopInstanceUid: eq(q.objectUID), limit: 1, offset: 0 });
+    const row = await deps.queries.instance({ scope, studyUid: q.studyUID, seriesUid: q.seriesUID, sopInstanceUid: q.objectUID });
     if (!row) throw new AppError('not_found', 'no such object');
     const bytes = await deps.files.read(row);
     await deps.audit.record({ actor, action: 'instance.retrieve', object: { type: 'instance', id: row.sop_instance_uid }, facilityId: row.facility_id, details: { instances: 1, bytes: bytes.length, wadoUri: true } });
