@@ -9,7 +9,7 @@ import { generate } from 'otplib';
 import { buildApp } from '../app.ts';
 import { testRuntime } from '../../../test/helpers.ts';
 import type { Runtime } from '../runtime.ts';
-import { AuthService, AccountRepository, LockedError } from './index.ts';
+import { AuthService, AccountRepository, LockedError, TokenService } from './index.ts';
 import { SecretBox } from '../platform/secrets.ts';
 
 const OP = { kind: 'system', name: 'test' } as const;
@@ -159,6 +159,25 @@ describe('security API', { concurrency: false }, () => {
     assert.equal(noReauth.statusCode, 403);
     const ok = await fa.req('PUT', `/api/admin/users/${id}/grants`, { grants: [{ role: 'attending-physician', facilityId: hospitalA }], reauthPassword: `${STRONG}-new` });
     assert.equal(ok.statusCode, 200);
+  });
+
+  test('an API token works until it is revoked; one revoked in the database stops within its row lifetime', async () => {
+    const { id, token } = await rt.tokens.create(OP, { facilityId: hospitalA, name: 'viewer', scopes: ['dicomweb:read'] });
+    const ask = () => app.inject({ method: 'GET', url: '/dicomweb/studies', headers: { authorization: `Bearer ${token}` } });
+    const served = (status: number) => status === 200 || status === 204;
+    assert.ok(served((await ask()).statusCode));
+    assert.ok(served((await ask()).statusCode), 'the kept row still lets it in');
+    const wrong = `${token.slice(0, -4)}AAAA`;
+    assert.equal((await app.inject({ method: 'GET', url: '/dicomweb/studies', headers: { authorization: `Bearer ${wrong}` } })).statusCode, 401, 'a kept row does not spare the secret check');
+    await rt.tokens.revoke(OP, id);
+    assert.equal((await ask()).statusCode, 401, 'revoked through the service: refused at once');
+
+    const tokens = new TokenService(rt.db.kysely, async () => true, 50);
+    const second = await tokens.create(OP, { facilityId: hospitalA, name: 'ris', scopes: ['dicomweb:read'] });
+    assert.ok(await tokens.authenticate(second.token, '127.0.0.1'));
+    await rt.db.kysely.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', second.id).execute();
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(await tokens.authenticate(second.token, '127.0.0.1'), undefined, 'revoked by other means: refused once the row is read again');
   });
 
   test('an administrator can revoke a user\'s sessions', async () => {

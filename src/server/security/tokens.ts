@@ -18,11 +18,23 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * How long a token's stored row is reused before it is read again. A viewer sends its
+ * token with every frame; a token revoked through this service stops at once, one revoked
+ * in the database by other means within this time.
+ */
+const TOKEN_ROW_TTL_MS = 5_000;
+
+type TokenRow = { facilityId: string; id: string; scopes: string[]; secretSha256: Buffer; revoked: boolean };
+
 /** Issues and checks API tokens. */
 export class TokenService {
+  private readonly rows = new Map<string, { at: number; row: TokenRow | undefined }>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly facilityExists: (id: string) => Promise<boolean>,
+    private readonly rowTtlMs = TOKEN_ROW_TTL_MS,
   ) {}
 
   /**
@@ -52,18 +64,35 @@ export class TokenService {
   async authenticate(token: string, address: string): Promise<Extract<Actor, { kind: 'token' }> | undefined> {
     const m = TOKEN_RE.exec(token);
     if (!m) return undefined;
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', m[1]!).executeTakeFirst();
-    if (!row || row.revoked_at) return undefined;
-    const a = Buffer.from(row.secret_sha256, 'hex');
+    const row = await this.row(m[1]!);
+    if (!row || row.revoked) return undefined;
+    const a = row.secretSha256;
     const b = Buffer.from(sha256(m[2]!), 'hex');
     if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
-    return { kind: 'token', facilityId: row.facility_id, tokenId: row.id, scopes: row.scopes.split(' '), address };
+    return { kind: 'token', facilityId: row.facilityId, tokenId: row.id, scopes: [...row.scopes], address };
+  }
+
+  /** The token's stored row, read again after `rowTtlMs` (default {@link TOKEN_ROW_TTL_MS}); unknown ids are not kept. */
+  private async row(id: string): Promise<TokenRow | undefined> {
+    const now = Date.now();
+    const kept = this.rows.get(id);
+    if (kept && now - kept.at < this.rowTtlMs) return kept.row;
+    const r = await this.db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!r) {
+      this.rows.delete(id);
+      return undefined;
+    }
+    const row: TokenRow = { facilityId: r.facility_id, id: r.id, scopes: r.scopes.split(' '), secretSha256: Buffer.from(r.secret_sha256, 'hex'), revoked: r.revoked_at !== null };
+    if (this.rows.size >= 1000) this.rows.clear();
+    this.rows.set(id, { at: now, row });
+    return row;
   }
 
   /** Revokes a token. */
   async revoke(actor: Actor, id: string): Promise<void> {
     if (actor.kind !== 'system') throw new AppError('forbidden', 'only an operator may revoke API tokens');
     const r = await this.db.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).executeTakeFirst();
+    this.rows.delete(id);
     if (Number(r.numUpdatedRows) === 0) throw new AppError('not_found', 'no such token');
   }
 }
