@@ -25,6 +25,7 @@ import { decodeFrame, decodedBytes, type DecodedFrame } from './decode.ts';
 import { RenderParamError } from './errors.ts';
 import { cellToStored, checkOutputLut, modalityValue, renderGray, type GrayFrame } from './gray.ts';
 import { readImageInfo, type ImageInfo } from './image-info.ts';
+import { encodeJpeg } from './jpeg.ts';
 import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 
 // libvips keeps recently used images in its own cache; rendered frames must stay within the
@@ -35,7 +36,8 @@ sharp.cache(false);
 const PNG_COMPRESSION_LEVEL = 1;
 
 /**
- * JPEG: baseline Huffman coding with the standard tables (PS3.18 §8.7.4 asks for the baseline
+ * JPEG through sharp (resized images, or when libjpeg-turbo's own binding is missing; see
+ * jpeg.ts): baseline Huffman coding with the standard tables (PS3.18 §8.7.4 asks for the baseline
  * 8-bit process); Huffman table optimisation and mozjpeg's trellis cost more time than the
  * few kilobytes they save. Colour keeps full chroma resolution at quality 90 and above.
  */
@@ -481,11 +483,10 @@ export class RenderEngine {
   }
 
   private async encodePrepared(p: Prepared, req: RenderRequest): Promise<RenderedImage> {
-    const img = pipeline(p);
     const body =
       req.mediaType === 'image/png'
-        ? await img.png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
-        : await img.jpeg(jpegOptions(req.quality)).toBuffer();
+        ? await pipeline(p).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
+        : ((p.target ? undefined : await encodeJpeg(p.data, p.width, p.height, p.channels, req.quality)) ?? (await pipeline(p).jpeg(jpegOptions(req.quality)).toBuffer()));
     // The image was made while the source's integrity check ran: it leaves only if that passed.
     await p.verified;
     this.encodes++;

@@ -1,0 +1,70 @@
+/**
+ * JPEG encoding of display pixels with libjpeg-turbo's TurboJPEG API, on libuv's thread
+ * pool. sharp (libvips) encodes with the same library, but its pipeline hands every few
+ * rows between threads: for a 512x512 slice that costs more than the encoding itself. The
+ * rendered images of a series are made here at full size; resized ones go through sharp.
+ *
+ * The output is baseline sequential JPEG (PS3.18 §8.7.4) with the standard Huffman tables:
+ * one component for gray, YCbCr for colour, full chroma resolution at quality 90 and above.
+ */
+import { createRequire } from 'node:module';
+
+interface TurboJpeg {
+  FORMAT_GRAY: number;
+  FORMAT_RGB: number;
+  SAMP_GRAY: number;
+  SAMP_444: number;
+  SAMP_420: number;
+  bufferSize(o: { width: number; height: number; subsampling: number }): number;
+  compress(raw: Buffer, out: Buffer, o: { width: number; height: number; format: number; subsampling: number; quality: number }): Promise<Buffer>;
+}
+
+let turbo: TurboJpeg | undefined;
+let loadError: string | undefined;
+try {
+  turbo = createRequire(import.meta.url)('@julusian/jpeg-turbo') as TurboJpeg;
+} catch (err) {
+  loadError = (err as Error).message;
+}
+
+/**
+ * Which JPEG encoder this process uses: `libjpeg-turbo`, or `sharp` when the TurboJPEG
+ * binding has no build for this platform (`reason` says why).
+ */
+export function jpegEncoder(): { name: 'libjpeg-turbo' | 'sharp'; reason?: string } {
+  return turbo ? { name: 'libjpeg-turbo' } : { name: 'sharp', reason: loadError ?? 'not loaded' };
+}
+
+/** Output memory of finished encodes, reused: TurboJPEG writes into a worst-case sized buffer. */
+const spare: Buffer[] = [];
+const SPARE_KEPT = 4;
+
+/**
+ * Encodes 8-bit gray (1 channel) or RGB (3 channels) pixels, row by row without padding, as
+ * a baseline JPEG. Returns undefined when libjpeg-turbo is not available (see
+ * {@link jpegEncoder}); the caller then encodes otherwise. The pixels must not change until
+ * the returned promise settles.
+ * @param quality 1–100
+ */
+export async function encodeJpeg(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Promise<Buffer | undefined> {
+  if (!turbo) return undefined;
+  const subsampling = channels === 1 ? turbo.SAMP_GRAY : quality >= 90 ? turbo.SAMP_444 : turbo.SAMP_420;
+  const need = turbo.bufferSize({ width, height, subsampling });
+  const i = spare.findIndex((b) => b.length >= need);
+  const out = i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(need);
+  let encoded: Buffer;
+  try {
+    encoded = await turbo.compress(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), out, {
+      width,
+      height,
+      format: channels === 1 ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB,
+      subsampling,
+      quality,
+    });
+    // A copy of its own size: the image may be kept in the cache for a long time.
+    encoded = Buffer.from(encoded);
+  } finally {
+    if (spare.length < SPARE_KEPT) spare.push(out);
+  }
+  return encoded;
+}
