@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type EnkakuConfig } from './config.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
 import { buildApp } from './app.ts';
-import { startDimse } from './archive/index.ts';
+import { jpegEncoder, startDimse } from './archive/index.ts';
 import { startHl7Listener } from './interop/hl7/index.ts';
 import { importFolder, type ImportSummary } from './archive/import.ts';
 import { formatSsmix2Summary, importSsmix2, ssmix2StatePath, type Ssmix2ImportSummary } from './interop/ssmix2/index.ts';
@@ -158,6 +158,8 @@ async function serve(config: EnkakuConfig): Promise<void> {
   worker.start();
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const facilities = await rt.facilities.list(OPERATOR);
+  const jpeg = jpegEncoder();
+  if (jpeg.reason) rt.log.warn({ event: 'render.jpeg-encoder', encoder: jpeg.name, reason: jpeg.reason }, 'libjpeg-turbo binding not available: rendered JPEG images are encoded through sharp, more slowly');
   const setupToken = await rt.auth.issueSetupToken();
   const base = `${scheme}://${config.http.host}:${config.http.port}`;
   process.stdout.write(

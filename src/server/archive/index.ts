@@ -22,7 +22,7 @@ export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
 export { VerifiedReader, type StoredRef } from './read.ts';
-export { RenderEngine, initRenderCodecs, type ModalityFrame, type MeasurementAttributes, type OutputLut } from './render/index.ts';
+export { RenderEngine, initRenderCodecs, jpegEncoder, type ModalityFrame, type MeasurementAttributes, type OutputLut } from './render/index.ts';
 
 /** Options of the archive's HTTP plugin. */
 export interface ArchivePluginOptions {

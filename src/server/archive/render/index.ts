@@ -19,5 +19,6 @@ export { extractFrame, frameOf, type StoredFrame } from './frames.ts';
 export { readImageInfo, isGrayscale, type ImageInfo } from './image-info.ts';
 export { FrameCache, type FrameCacheStats } from './cache.ts';
 export { initRenderCodecs } from './decode.ts';
+export { encodeJpeg, jpegEncoder } from './jpeg.ts';
 export type { OutputLut } from './gray.ts';
 export { FrameOutOfRangeError, NotAcceptableError, RenderParamError, RenderUnsupportedError } from './errors.ts';
