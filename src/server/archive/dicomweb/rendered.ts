@@ -133,14 +133,14 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
   const readAhead = async (actor: Actor, scope: 'all' | string[], row: InstanceRow, request: RenderRequest, frames: number): Promise<void> => {
     if (frames > 1) {
       const next = Array.from({ length: READ_AHEAD }, (_, i) => request.frame + 1 + i).filter((f) => f <= frames);
-      deps.renderer.readAhead(next.map((frame) => ({ source: aheadSource(row), req: { ...request, frame } })));
+      deps.renderer.readAhead(next.map((frame) => ({ source: sourceOf(row), req: { ...request, frame } })));
       return;
     }
     const next = await planner.next(actorKey(actor), scope, row);
-    deps.renderer.readAhead(next.map((r) => ({ source: aheadSource(r), req: request })));
+    deps.renderer.readAhead(next.map((r) => ({ source: sourceOf(r), req: request })));
   };
-  /** A slice to render ahead: its file is lent from reused memory (see VerifiedReader.withFile). */
-  const aheadSource = (r: InstanceRow): RenderSource => ({ key: r.blob_sha256, bytes: () => deps.files.readVerifying(r), lend: (use) => deps.files.withFile(r, use) });
+  /** An instance to render; its file may be lent from reused memory (see VerifiedReader.withFile). */
+  const sourceOf = (r: InstanceRow): RenderSource => ({ key: r.blob_sha256, bytes: () => deps.files.readVerifying(r), lend: (use) => deps.files.withFile(r, use) });
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
   const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {
@@ -174,7 +174,7 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     const row = await pick(scope, where);
     const display = await deps.outputLutFor?.(actor, row.facility_id);
     if (display?.lut) request.outputLut = display.lut;
-    const image = await deps.renderer.render({ key: row.blob_sha256, bytes: () => deps.files.readVerifying(row) }, request);
+    const image = await deps.renderer.render(sourceOf(row), request);
     if (throttle.due(actorKey(actor), row.series_uid)) {
       await deps.audit.record({
         actor,

@@ -192,6 +192,40 @@ describe('frame cache', () => {
     assert.ok(pool.length >= 1 && pool.length <= 2, 'the memory was returned after use');
   });
 
+  it('shows a slice first from lent memory, and keeps it decoded once the reader re-windows it', async () => {
+    const engine = new RenderEngine({ cacheBytes: 8 * 1024 * 1024 });
+    const reference = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
+    const how: string[] = [];
+    const src = {
+      key: 'shown4',
+      bytes: async () => {
+        how.push('read');
+        return ct[4]!;
+      },
+      lend: async <T,>(use: (bytes: Buffer) => Promise<T>): Promise<T> => {
+        how.push('lent');
+        const buf = Buffer.from(ct[4]!);
+        try {
+          return await use(buf);
+        } finally {
+          buf.fill(0x5a);
+        }
+      },
+    };
+    const soft = params({ window: '40,400,linear' });
+    const bone = params({ window: '500,2000,linear' });
+    const first = await engine.render(src, soft);
+    assert.deepEqual(how, ['lent']);
+    assert.equal(engine.stats().cache.entries, 0, 'shown once: only the image is kept');
+    assert.ok(first.body.equals((await reference.render({ key: 'r4', bytes: ct[4]! }, soft)).body), 'the image made from lent memory is right');
+    const rewindowed = await engine.render(src, bone);
+    assert.deepEqual(how, ['lent', 'read'], 'a second window reads the file once more');
+    assert.equal(engine.stats().cache.entries, 1, '... and keeps the decoded frame');
+    assert.ok(rewindowed.body.equals((await reference.render({ key: 'r4', bytes: ct[4]! }, bone)).body));
+    await engine.render(src, params({ window: '100,50,linear' }));
+    assert.deepEqual(how, ['lent', 'read'], 'further windows come from the kept frame');
+  });
+
   it('does not keep an entry larger than the whole cache', () => {
     const cache = new FrameCache<string>(10);
     assert.equal(cache.set('big', 'x', 11), false);

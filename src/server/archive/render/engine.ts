@@ -60,8 +60,9 @@ export interface RenderSource {
   /**
    * Optional: reads the file into memory that is reused afterwards and lends it to `use`,
    * returning what `use` made once the file's integrity check has passed (see
-   * VerifiedReader.withFile). Slices rendered ahead are made this way, since nothing of
-   * them but the encoded image is kept.
+   * VerifiedReader.withFile). When given, a frame's first rendering is made this way and
+   * only its encoded image is kept; the decoded frame is kept from its second rendering
+   * with other parameters (a reader re-windowing the slice) on.
    */
   lend?: <T>(use: (bytes: Buffer) => Promise<T>) => Promise<T>;
 }
@@ -166,6 +167,8 @@ function outputKey(key: string, req: RenderRequest): string {
 
 /** Slices rendered ahead of a reader, at most. */
 const READ_AHEAD_MAX = 8;
+/** Frames remembered as rendered from lent memory, so that a second rendering keeps the decoded frame. */
+const LENT_REMEMBERED = 20_000;
 /** Slices rendered ahead at the same time, at most. */
 const READ_AHEAD_PARALLEL = 2;
 
@@ -323,6 +326,8 @@ export class RenderEngine {
   private readonly encoding = new Map<string, Promise<RenderedImage>>();
   private ahead: Array<{ source: RenderSource; req: RenderRequest }> = [];
   private aheadRunning = 0;
+  /** Frames rendered from lent memory (not kept decoded), most recent last. */
+  private readonly lent = new Map<string, true>();
   private decodes = 0;
   private encodes = 0;
   private readAheads = 0;
@@ -464,16 +469,22 @@ export class RenderEngine {
 
   private async encode(source: RenderSource, req: RenderRequest, background = false): Promise<RenderedImage> {
     const frame = req.frame ?? 1;
-    if (background && source.lend && !this.cache.has(`${source.key}:${frame}`)) {
-      // Rendered ahead: decoded straight from the lent file, neither shared with other
-      // requests nor kept, so that the memory can be lent again afterwards.
+    const frameKey = `${source.key}:${frame}`;
+    // A frame rendered for the first time (or ahead of the reader) is decoded straight from
+    // the lent file, neither shared with other requests nor kept, so that the memory can be
+    // lent again afterwards: most slices are shown once, with one window. A frame asked for
+    // again with other parameters is decoded once more, then kept.
+    if (source.lend && !this.cache.has(frameKey) && (background || !this.lent.has(frameKey))) {
+      this.lent.delete(frameKey);
+      this.lent.set(frameKey, true);
+      if (this.lent.size > LENT_REMEMBERED) this.lent.delete(this.lent.keys().next().value!);
       return source.lend(async (bytes) => {
         const info = readImageInfo(bytes);
         const decoded = await decodeFrame(info, frame);
         this.decodes++;
-        await yieldToRequests();
+        if (background) await yieldToRequests();
         const p = this.prepareFrom(decoded, info.frames, req, undefined);
-        await yieldToRequests();
+        if (background) await yieldToRequests();
         return this.encodePrepared(p, req);
       });
     }
