@@ -6,6 +6,8 @@
  *
  * The output is baseline sequential JPEG (PS3.18 §8.7.4) with the standard Huffman tables:
  * one component for gray, YCbCr for colour, full chroma resolution at quality 90 and above.
+ * The binding uses libjpeg-turbo's fast integer DCT: at quality 90 and above a gray slice
+ * comes back within a few gray levels (see the tests); lossless images are PNG.
  */
 import { createRequire } from 'node:module';
 
