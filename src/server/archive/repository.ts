@@ -497,14 +497,19 @@ export class QueryRepository {
     return qb.orderBy('studies.study_uid').orderBy('series.series_number').orderBy('series.id').limit(q.limit).offset(q.offset).execute();
   }
 
-  /** Instances of series in scope. */
-  async instances(q: { scope: FacilityScope; studyUid?: Condition | undefined; seriesUid?: Condition | undefined; sopClassUid?: Condition | undefined; sopInstanceUid?: Condition | undefined; instanceNumber?: Condition | undefined; limit: number; offset: number }) {
-    let qb = this.db
+  /** Instance rows with the UIDs of their series and study ({@link InstanceHit}). */
+  private selectInstanceHits() {
+    return this.db
       .selectFrom('instances')
       .innerJoin('series', 'series.id', 'instances.series_ref')
       .innerJoin('studies', 'studies.id', 'instances.study_ref')
       .selectAll('instances')
       .select(['series.series_uid', 'studies.study_uid']);
+  }
+
+  /** Instances of series in scope. */
+  async instances(q: { scope: FacilityScope; studyUid?: Condition | undefined; seriesUid?: Condition | undefined; sopClassUid?: Condition | undefined; sopInstanceUid?: Condition | undefined; instanceNumber?: Condition | undefined; limit: number; offset: number }) {
+    let qb = this.selectInstanceHits();
     qb = this.scoped(qb, 'instances.facility_id', q.scope);
     qb = where(qb, 'studies.study_uid', q.studyUid);
     qb = where(qb, 'series.series_uid', q.seriesUid);
@@ -525,14 +530,7 @@ export class QueryRepository {
       this.instanceRows.delete(q.sopInstanceUid);
       this.instanceRows.set(q.sopInstanceUid, row);
     } else {
-      [row] = await this.db
-        .selectFrom('instances')
-        .innerJoin('series', 'series.id', 'instances.series_ref')
-        .innerJoin('studies', 'studies.id', 'instances.study_ref')
-        .selectAll('instances')
-        .select(['series.series_uid', 'studies.study_uid'])
-        .where('instances.sop_instance_uid', '=', q.sopInstanceUid)
-        .execute();
+      [row] = await this.selectInstanceHits().where('instances.sop_instance_uid', '=', q.sopInstanceUid).execute();
       if (!row) return undefined;
       this.instanceRows.set(q.sopInstanceUid, row);
       if (this.instanceRows.size > INSTANCE_ROWS_KEPT) this.instanceRows.delete(this.instanceRows.keys().next().value!);
