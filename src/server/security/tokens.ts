@@ -29,7 +29,7 @@ type TokenRow = { facilityId: string; id: string; scopes: string[]; secretSha256
 
 /** Issues and checks API tokens. */
 export class TokenService {
-  private readonly rows = new Map<string, { at: number; row: TokenRow | undefined }>();
+  private readonly rows = new Map<string, { at: number; row: TokenRow }>();
 
   constructor(
     private readonly db: Kysely<Database>,
