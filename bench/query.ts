@@ -1102,7 +1102,7 @@ interface PgLoad {
 /**
  * Bulk-inserts patients, studies and their series with INSERT ... SELECT FROM
  * generate_series, filling every column the way Enkaku's intake would (name_search as
- * names.ts normalises it), then VACUUM ANALYZE.
+ * names.ts normalises it, and the patients' name keys), then VACUUM ANALYZE.
  */
 async function pgBulkLoad(c: pg.Client, schema: string, patients: number, studies: number): Promise<PgLoad> {
   const fac = await c.query<{ id: string }>(`select id from ${schema}.facilities where name = 'BENCH'`);
@@ -1163,6 +1163,14 @@ async function pgBulkLoad(c: pg.Client, schema: string, patients: number, studie
     );
     progress(`patients ${b.toLocaleString('en')}/${patients.toLocaleString('en')}`, b === patients);
   }
+  // Their fuzzy name keys, as nameSearchKeys makes them: the text from its start and from
+  // after every new line or '^'.
+  await c.query(
+    `insert into patient_name_keys (key, facility_id, patient_id)
+     select distinct substr(p.name_search, i), p.facility_id, p.id
+     from patients p cross join lateral generate_series(1, length(p.name_search)) i
+     where i = 1 or substr(p.name_search, i - 1, 1) in (E'\n', '^')`,
+  );
   const tPatients = (Date.now() - t0) / 1000;
 
   const t1 = Date.now();
@@ -1202,7 +1210,7 @@ async function pgBulkLoad(c: pg.Client, schema: string, patients: number, studie
   }
   const tStudies = (Date.now() - t1) / 1000;
   const t2 = Date.now();
-  await c.query('vacuum analyze patients, studies, series');
+  await c.query('vacuum analyze patients, patient_name_keys, studies, series');
   const tVacuum = (Date.now() - t2) / 1000;
   const counts = await c.query<{ p: string; s: string; se: string }>('select (select count(*) from patients) p, (select count(*) from studies) s, (select count(*) from series) se');
   const sizes = await c.query<{ t: string; b: string }>(`select c.relname t, pg_total_relation_size(c.oid) b from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname in ('patients','studies','series')`, [schema]);

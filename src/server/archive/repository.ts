@@ -10,6 +10,7 @@ import type { Database, Instance, Patient, Study } from '../platform/db/schema.t
 import type { InstanceAttributes } from './dicom/attributes.ts';
 import { formatPersonName } from './dicom/attributes.ts';
 import { nameSearchText, normaliseForSearch } from './dicom/names.ts';
+import { writeNameKeys } from './name-keys.ts';
 
 /** Where an instance came from and what it is on disk. */
 export interface InstanceProvenance {
@@ -139,24 +140,29 @@ export class ArchiveRepository {
         .executeTakeFirst();
     const found = await find();
     if (found) return found.id;
-    await trx
+    const row = {
+      id: randomUUID(),
+      facility_id: p.facilityId,
+      patient_id: a.patientId,
+      issuer: a.issuerOfPatientId,
+      name_alphabetic: a.patientName.alphabetic,
+      name_ideographic: a.patientName.ideographic,
+      name_phonetic: a.patientName.phonetic,
+      name_search: nameSearchText(a.patientName),
+      sex: a.patientSex,
+      birth_date: a.patientBirthDate,
+      created_at: p.receivedAt,
+      updated_at: p.receivedAt,
+    };
+    const inserted = await trx
       .insertInto('patients')
-      .values({
-        id: randomUUID(),
-        facility_id: p.facilityId,
-        patient_id: a.patientId,
-        issuer: a.issuerOfPatientId,
-        name_alphabetic: a.patientName.alphabetic,
-        name_ideographic: a.patientName.ideographic,
-        name_phonetic: a.patientName.phonetic,
-        name_search: nameSearchText(a.patientName),
-        sex: a.patientSex,
-        birth_date: a.patientBirthDate,
-        created_at: p.receivedAt,
-        updated_at: p.receivedAt,
-      })
+      .values(row)
       .onConflict((oc) => oc.columns(['facility_id', 'patient_id', 'issuer']).doNothing())
-      .execute();
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+      await writeNameKeys(trx, [row], false);
+      return row.id;
+    }
     return (await find())!.id;
   }
 
@@ -345,6 +351,12 @@ function nameGroupTest(column: 'name_alphabetic' | 'name_ideographic' | 'name_ph
   return /[*?]/.test(value) ? sql<boolean>`${col} like ${likePattern(value)} escape '\\'` : sql<boolean>`${col} = ${value}`;
 }
 
+/**
+ * The last code point: a text followed by it sorts after every key that starts with the
+ * text, in the bytewise order of the name keys (UTF-8 keeps code point order).
+ */
+const KEY_RANGE_END = '\u{10FFFF}';
+
 /** Most distinct modality lists merged for ModalitiesInStudy; beyond, series are checked per study. */
 const MAX_MODALITY_LISTS = 64;
 
@@ -368,7 +380,8 @@ export class QueryRepository {
    * Studies matching the query, newest first (ties in date and time by id, descending).
    *
    * Built for a million studies (see migration 010_query_indexes and `npm run bench:query`):
-   * 1. Patient conditions (name, Patient ID) are first run on patients alone, for at most
+   * 1. Patient conditions (name, Patient ID) are first run on patients alone (a fuzzy name
+   *    on the name keys, patient_name_keys, from the index alone), for at most
    *    PATIENT_LIST ids. If that is all of them, the search is given the ids: the studies
    *    of those patients are read through (patient_ref, facility_id, study_date, ...), or
    *    (PostgreSQL's choice, for many ids) the newest studies are walked and tested
@@ -442,6 +455,24 @@ export class QueryRepository {
   }
 
   /**
+   * For a fuzzy name: the ids of the patients in scope some component of whose name starts
+   * with the text (one range of the name keys' primary key), with the Patient ID condition
+   * if any. A patient may come more than once. Undefined for other queries.
+   */
+  private fuzzyPatients(q: StudyQuery) {
+    const c = q.patientName;
+    if (c?.kind !== 'name' || !c.fuzzy || !c.value) return undefined;
+    let qb = this.db
+      .selectFrom('patient_name_keys')
+      .select('patient_name_keys.patient_id as id')
+      .where('patient_name_keys.key', '>=', c.value)
+      .where('patient_name_keys.key', '<', `${c.value}${KEY_RANGE_END}`);
+    qb = this.scoped(qb, 'patient_name_keys.facility_id', q.scope);
+    if (q.patientId) qb = where(qb.innerJoin('patients', 'patients.id', 'patient_name_keys.patient_id'), 'patients.patient_id', q.patientId) as unknown as typeof qb;
+    return qb;
+  }
+
+  /**
    * Ids of the patients in scope matching the query's patient conditions, at most `max`.
    * Patients belong to the facility of their studies, so the facility scope applies here
    * too. A name that is not fuzzy is matched group by group (a union), so that each part
@@ -460,6 +491,13 @@ export class QueryRepository {
       // there (never missed) and once in the answer.
       const union = a!.unionAll(i!).unionAll(p!);
       const rows = await this.db.selectFrom(union.as('m')).select('m.id').limit(max).execute();
+      return rows.length < max ? [...new Set(rows.map((r) => r.id))] : rows.map((r) => r.id);
+    }
+    const keyed = this.fuzzyPatients(q);
+    if (keyed) {
+      const rows = await keyed.limit(max).execute();
+      // A patient with two keys starting with the text (a kana name in two groups) counts
+      // twice towards the limit, as in the union above.
       return rows.length < max ? [...new Set(rows.map((r) => r.id))] : rows.map((r) => r.id);
     }
     return (await whereName(base(), 'patients', c).limit(max).execute()).map((r) => r.id);

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testRuntime } from '../../../../test/helpers.ts';
 import type { FacilityContractTerms } from '../../../shared/api.ts';
-import { nameSearchText } from '../../archive/dicom/names.ts';
+import { nameSearchKeys, nameSearchText } from '../../archive/dicom/names.ts';
 import { OPERATOR, auditOf, patient, user } from '../test-fixtures.ts';
 
 let rt: Awaited<ReturnType<typeof testRuntime>>;
@@ -45,6 +45,9 @@ test('demographics upsert: created, then updated field by field, name_search fol
   assert.equal(p.birthDate, '19781103', 'an empty birth date does not erase the known one; ISO dates become DICOM DA');
   const row = await rt.patients.row(patientRef);
   assert.equal(row!.name_search, nameSearchText(p.name));
+  const keysOf = async (id: string) => (await rt.db.kysely.selectFrom('patient_name_keys').select('key').where('patient_id', '=', id).execute()).map((k) => k.key).sort();
+  assert.deepEqual(await keysOf(patientRef), nameSearchKeys(row!.name_search).sort(), 'the fuzzy search keys follow the new name');
+  assert.ok((await keysOf(patientRef)).includes('すずき^はなこ'), 'the reading is a key of its own');
   const audit = await auditOf(rt, 'patient.*', patientRef);
   assert.deepEqual(audit.filter((a) => a.action !== 'patient.view').map((a) => a.action), ['patient.create', 'patient.update']);
   assert.deepEqual(audit.find((a) => a.action === 'patient.update')!.details.changed, ['name_ideographic', 'name_phonetic']);
@@ -58,6 +61,10 @@ test('demographics upsert: created, then updated field by field, name_search fol
   await assert.rejects(rt.patients.update(user('technologist', facilityB), facilityA, patient('U-3')), { code: 'forbidden' });
   await assert.rejects(rt.patients.update({ kind: 'token', facilityId: facilityA, tokenId: 't', scopes: ['orders:read'], address: '' }, facilityA, patient('U-3')), { code: 'forbidden' }, 'a read token does not write');
   await rt.patients.update({ kind: 'token', facilityId: facilityA, tokenId: 't', scopes: ['orders:write'], address: '' }, facilityA, patient('U-3'));
+
+  await rt.patients.update(OPERATOR, facilityA, patient('U-1', { name: { alphabetic: 'Sato^Hanako', ideographic: '佐藤^花子', phonetic: 'ｻﾄｳ^ﾊﾅｺ' }, sex: 'F', birthDate: '' }));
+  const renamed = await keysOf(patientRef);
+  assert.ok(renamed.includes('さとう^はなこ') && !renamed.some((k) => k.startsWith('すずき')), 'a new name replaces the old keys');
 });
 
 test('several updates in one transaction: applied in order, each audited; a bad one fails alone', async () => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Patient, PatientLink, PatientOptOut } from '../../platform/db/schema.ts';
 import { nameSearchText } from '../../archive/dicom/names.ts';
+import { writeNameKeys } from '../../archive/name-keys.ts';
 import type { PatientInput } from '../model.ts';
 
 /** A patient row with its facility's name. */
@@ -97,7 +98,10 @@ export class MpiRepository {
         .values(row)
         .onConflict((oc) => oc.columns(['facility_id', 'patient_id', 'issuer']).doNothing())
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { id: row.id, created: true, changed: [] };
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+        await writeNameKeys(this.db, [row], false);
+        return { id: row.id, created: true, changed: [] };
+      }
       // Created meanwhile by another transaction (image intake): update it like any other.
       return this.ensure(facilityId, p, mode, now);
     }
@@ -133,6 +137,7 @@ export class MpiRepository {
         .execute();
       for (const x of r) inserted.add(x.id);
     }
+    await writeNameKeys(this.db, rows.filter((r) => inserted.has(r.id)), false);
     return inserted;
   }
 
@@ -145,6 +150,7 @@ export class MpiRepository {
     const set: Partial<Patient> = { name_search: row.name_search, updated_at: row.updated_at };
     for (const col of DEMOGRAPHICS) if (changed.includes(col)) set[col] = row[col];
     await this.db.updateTable('patients').set(set).where('id', '=', row.id).execute();
+    if (changed.some((col) => col.startsWith('name_'))) await writeNameKeys(this.db, [row], true);
   }
 
   /** Every link of a patient, active or ended, oldest first. */

@@ -11,6 +11,7 @@ import { reportsMigration } from '../../reports/migration.ts';
 import { signingMigration } from '../../reports/signing/schema.ts';
 // Critical and incidental findings (findings, migration 020_findings).
 import { findingsMigration } from '../../findings/migration.ts';
+import { writeNameKeys } from '../../archive/name-keys.ts';
 import { PostgresAdapter, sql, type Kysely, type Migration } from 'kysely';
 
 const m001: Migration = {
@@ -718,6 +719,35 @@ const m019DoubleReading: Migration = {
   },
 };
 
+/**
+ * Fuzzy person-name search keys (see nameSearchKeys in archive/dicom/names.ts): each
+ * patient's searchable name text from every component start, one row per key, with its
+ * facility and patient. The primary key (key, facility_id, patient_id) answers "some
+ * component starts with ..." as a range of the index alone; bytewise order on PostgreSQL
+ * (COLLATE "C"), as SQLite's default, so that a prefix is one contiguous range. Existing
+ * patients get their keys here.
+ */
+const m021NameKeys: Migration = {
+  async up(db: Kysely<any>) {
+    const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+    await db.schema
+      .createTable('patient_name_keys')
+      .addColumn('key', 'text', (c) => (postgres ? c.modifyFront(sql`collate "C"`).notNull() : c.notNull()))
+      .addColumn('facility_id', 'text', (c) => c.notNull())
+      .addColumn('patient_id', 'text', (c) => c.notNull().references('patients.id'))
+      .addPrimaryKeyConstraint('patient_name_keys_pk', ['key', 'facility_id', 'patient_id'])
+      .execute();
+    await db.schema.createIndex('patient_name_keys_patient').on('patient_name_keys').column('patient_id').execute();
+    let after = '';
+    for (;;) {
+      const batch = await db.selectFrom('patients').select(['id', 'facility_id', 'name_search']).where('id', '>', after).orderBy('id').limit(1000).execute();
+      if (batch.length === 0) break;
+      await writeNameKeys(db, batch, false);
+      after = batch[batch.length - 1]!.id;
+    }
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -745,4 +775,5 @@ export const migrations: Record<string, Migration> = {
   '019_contract_double_reading': m019DoubleReading,
   // Critical and incidental findings: notices, recipients, history, phone log, reviews (findings).
   '020_findings': findingsMigration,
+  '021_patient_name_keys': m021NameKeys,
 };

@@ -42,6 +42,16 @@ export interface PatientTable {
   updated_at: string;
 }
 
+/**
+ * Fuzzy name search keys of patients (see nameSearchKeys in archive/dicom/names.ts): one
+ * row per key, kept with the patient's name by whoever writes it (archive/name-keys.ts).
+ */
+export interface PatientNameKeyTable {
+  key: string;
+  facility_id: string;
+  patient_id: string;
+}
+
 export interface StudyTable {
   id: string;
   facility_id: string;
@@ -706,6 +716,7 @@ export interface Database extends AuditDatabase, DeliveryDatabase, ReportsDataba
   facilities: FacilityTable;
   facility_aets: FacilityAetTable;
   patients: PatientTable;
+  patient_name_keys: PatientNameKeyTable;
   studies: StudyTable;
   series: SeriesTable;
   instances: InstanceTable;
