@@ -21,6 +21,8 @@ export { Intake } from './intake.ts';
 export { startDimse, type DimseListener } from './dimse/scp.ts';
 export { FAILURE_STATUS } from './status.ts';
 export { QueryRepository } from './repository.ts';
+export { nameSearchText } from './dicom/names.ts';
+export { writeNameKeys } from './name-keys.ts';
 export { VerifiedReader, type StoredRef } from './read.ts';
 export { RenderEngine, initRenderCodecs, jpegEncoder, type ModalityFrame, type MeasurementAttributes, type OutputLut } from './render/index.ts';
 

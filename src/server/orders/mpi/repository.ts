@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Patient, PatientLink, PatientOptOut } from '../../platform/db/schema.ts';
-import { nameSearchText } from '../../archive/dicom/names.ts';
-import { writeNameKeys } from '../../archive/name-keys.ts';
+import { nameSearchText, writeNameKeys } from '../../archive/index.ts';
 import type { PatientInput } from '../model.ts';
 
 /** A patient row with its facility's name. */
