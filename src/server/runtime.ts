@@ -8,6 +8,7 @@ import type { EnkakuConfig } from './config.ts';
 import { openDatabase, pingDatabase, type Database, type Db } from './platform/db/index.ts';
 import { AuditService } from './audit/index.ts';
 import { BlobStore } from './platform/blobs/index.ts';
+import { ReadThreads } from './platform/blobs/read-threads.ts';
 import { createLogger, type Logger } from './platform/log.ts';
 import { ClinicalService, ContractService, FacilityService, Hl7SenderRegistry, OrderService, PatientService, ReconciliationService } from './orders/index.ts';
 import { AccountRepository, AccountService, AuthService, CredentialService, SecurityAlerts, TokenService, type AuthEvent } from './security/index.ts';
@@ -170,10 +171,11 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
   });
   const queries = new QueryRepository(db.kysely);
   const renderer = new RenderEngine({ cacheBytes: config.renderCacheBytes });
+  const readThreads = new ReadThreads();
   const files = new VerifiedReader(blobs, async (sopInstanceUid, blobSha256) => {
     log.error({ event: 'integrity.mismatch', sopInstanceUid, blobSha256 }, 'stored instance does not match its SHA-256');
     await alerts.raise('integrity', 'a stored instance no longer matches its SHA-256 digest; it is not served', { sopInstanceUid, blobSha256 });
-  });
+  }, readThreads);
   const reading = new ReadingService({ db: db.kysely, audit, queries, files, renderer, terminals });
   const secrets = SecretBox.open(config.dataDir);
   const signing = await SigningService.open({ db: db.kysely, dataDir: config.dataDir, secrets, audit, tsaUrl: config.tsa.url });
@@ -252,6 +254,7 @@ export async function createRuntime(config: EnkakuConfig, log: Logger = createLo
     close: async () => {
       await worklist.close();
       await findings.close();
+      await readThreads.close();
       await db.close();
     },
   };

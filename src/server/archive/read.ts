@@ -3,11 +3,13 @@
  * recomputed on every read and compared with the digest recorded at intake. A mismatch is
  * refused and reported, never served or rendered.
  *
- * The digest is computed on libuv's thread pool (WebCrypto), not on the thread that answers
- * requests, so that checking a large file does not hold up everyone else's requests.
+ * The digest is never computed on the thread that answers requests, so that checking a large
+ * file does not hold up everyone else's: files lent for parsing are read and hashed on
+ * worker threads ({@link ReadThreads}), the others on libuv's thread pool (WebCrypto).
  */
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import type { BlobStore } from '../platform/blobs/index.ts';
+import { ReadThreadGone, type ReadThreads, type ThreadRead } from '../platform/blobs/read-threads.ts';
 import { AppError } from '../platform/errors.ts';
 import type { SourceRead } from './render/index.ts';
 
@@ -35,13 +37,22 @@ const POOLED_MAX_BYTES = 4 * 1024 * 1024;
 /** Reusable buffers kept at most. */
 const POOL_SIZE = 16;
 
+/** Size of reused memory for a file of `size` bytes (one byte more, in 64 KiB steps). */
+const poolSize = (size: number): number => Math.min(POOLED_MAX_BYTES, Math.ceil((size + 1) / 65_536) * 65_536);
+
 /** Reads stored DICOM files and refuses any whose bytes no longer match their digest. */
 export class VerifiedReader {
   private readonly pool: Buffer[] = [];
+  private readonly sharedPool: SharedArrayBuffer[] = [];
 
+  /**
+   * @param threads worker threads that read and hash lent files; without them lent files are
+   *   read on libuv's thread pool
+   */
   constructor(
     private readonly blobs: BlobStore,
     private readonly onMismatch: (sopInstanceUid: string, blobSha256: string) => Promise<void>,
+    private readonly threads?: ReadThreads,
   ) {}
 
   /**
@@ -54,10 +65,15 @@ export class VerifiedReader {
    */
   async withFile<T>(ref: StoredRef, use: (bytes: Buffer) => T | Promise<T>): Promise<T> {
     const size = recordedSize(ref);
+    if (this.threads && size !== undefined && size < POOLED_MAX_BYTES) {
+      const lent = await this.withFileOnThread(this.threads, ref, size, use);
+      if (lent) return lent.made;
+      // A file of another size than recorded, or a read thread that stopped: read as below.
+    }
     let buf: Buffer | undefined;
     if (size !== undefined && size < POOLED_MAX_BYTES) {
       buf = this.pool.pop();
-      if (!buf || buf.length <= size) buf = Buffer.allocUnsafeSlow(Math.min(POOLED_MAX_BYTES, Math.ceil((size + 1) / 65_536) * 65_536));
+      if (!buf || buf.length <= size) buf = Buffer.allocUnsafeSlow(poolSize(size));
     }
     try {
       // The digest takes its own copy of the bytes before it returns (WebCrypto).
@@ -72,12 +88,51 @@ export class VerifiedReader {
     }
   }
 
+  /**
+   * {@link withFile} through the read threads: undefined (and `use` not called) when the file
+   * does not have its recorded size or the thread stopped before reading it.
+   */
+  private async withFileOnThread<T>(threads: ReadThreads, ref: StoredRef, size: number, use: (bytes: Buffer) => T | Promise<T>): Promise<{ made: T } | undefined> {
+    let memory = this.sharedPool.pop();
+    if (!memory || memory.byteLength <= size) memory = new SharedArrayBuffer(poolSize(size));
+    let read: ThreadRead | undefined;
+    try {
+      try {
+        read = await threads.read(this.blobs.pathOf(ref.blob_sha256), size, memory);
+      } catch (err) {
+        if (err instanceof ReadThreadGone) return undefined;
+        throw err;
+      }
+      if (read.bytesRead !== size) return undefined;
+      const bytes = Buffer.from(memory, 0, size);
+      // A thread that stopped while hashing: the digest is computed here instead.
+      const digest = read.sha256.catch((err: unknown) => {
+        if (err instanceof ReadThreadGone) return createHash('sha256').update(bytes).digest('hex');
+        throw err;
+      });
+      const verified = digest.then((hex) => this.verdict(ref, hex));
+      verified.catch(() => undefined);
+      try {
+        return { made: await use(bytes) };
+      } finally {
+        await verified;
+      }
+    } finally {
+      // The memory is free again once the worker has finished hashing it.
+      if (read) await read.sha256.catch(() => undefined);
+      if (this.sharedPool.length < POOL_SIZE) this.sharedPool.push(memory);
+    }
+  }
+
   private check(ref: StoredRef, bytes: Buffer): Promise<void> {
-    return sha256Hex(bytes).then(async (hex) => {
-      if (hex === ref.blob_sha256) return;
-      await this.onMismatch(ref.sop_instance_uid, ref.blob_sha256);
-      throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
-    });
+    return sha256Hex(bytes).then((hex) => this.verdict(ref, hex));
+  }
+
+  /** Passes when `hex` is the recorded digest; otherwise reports the mismatch and throws. */
+  private async verdict(ref: StoredRef, hex: string): Promise<void> {
+    if (hex === ref.blob_sha256) return;
+    await this.onMismatch(ref.sop_instance_uid, ref.blob_sha256);
+    throw new AppError('internal', 'a stored instance failed its integrity check and was not served; administrators were alerted');
   }
 
   /**

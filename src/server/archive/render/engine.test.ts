@@ -226,6 +226,35 @@ describe('frame cache', () => {
     assert.deepEqual(how, ['lent', 'read'], 'further windows come from the kept frame');
   });
 
+  it('renders many slices at once, from files at any even offset in memory, each to its own pixels', async () => {
+    // No image cache: every request is rendered, and the display memory is reused between encodes.
+    const engine = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
+    const reference = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
+    /** The file lent at `shift` bytes into its memory: pixel data at either 2-byte alignment. */
+    const src = (i: number, shift: number) => ({
+      key: `any${i}`,
+      bytes: async () => ct[i]!,
+      lend: async <T,>(use: (bytes: Buffer) => Promise<T>): Promise<T> => {
+        const buf = Buffer.alloc(ct[i]!.length + 8);
+        ct[i]!.copy(buf, shift);
+        return use(buf.subarray(shift, shift + ct[i]!.length));
+      },
+    });
+    const requests = [params({}), params({ window: '60,300,linear' }), params({ viewport: '48,48' }), params({ viewport: '64,64,8,8,64,64' }), params({}, 'image/jpeg')];
+    const jobs = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < ct.length; i++) for (const [k, req] of requests.entries()) jobs.push({ i, k, req, shift: (round + i) % 2 === 0 ? 0 : 2 });
+    }
+    const images = await Promise.all(jobs.map((j) => engine.render(src(j.i, j.shift), j.req)));
+    for (const [n, j] of jobs.entries()) {
+      // The encoders are deterministic: the same pixels give the same bytes.
+      const expected = await reference.render({ key: `ref${j.i}`, bytes: ct[j.i]! }, j.req);
+      assert.ok(images[n]!.body.equals(expected.body), `slice ${j.i}, request ${j.k}, file at offset ${j.shift}: its own image`);
+    }
+    const distinct = new Set(images.slice(0, ct.length * requests.length).map((m) => m.body.toString('base64')));
+    assert.equal(distinct.size, ct.length * requests.length, 'every slice and request gives a different image, so a mix-up would show');
+  });
+
   it('does not keep an entry larger than the whole cache', () => {
     const cache = new FrameCache<string>(10);
     assert.equal(cache.set('big', 'x', 11), false);

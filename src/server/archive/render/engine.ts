@@ -6,7 +6,7 @@
  * Per request: find the decoded frame in the {@link FrameCache} (or decode it: native
  * grayscale by Enkaku's own reader, the rest by dcmjs-imaging), apply Modality LUT, VOI,
  * MONOCHROME1 inversion and the optional output LUT through one lookup table, crop and flip
- * the source region, then scale and encode with sharp.
+ * the source region, then encode: full-size images by libjpeg-turbo (jpeg.ts) or zlib (png.ts), resized ones through sharp.
  *
  * Encoded images are kept too, in a second bounded memory cache keyed by the file's digest
  * and every parameter that changes the output (frame, media type, quality, window,
@@ -26,13 +26,14 @@ import { RenderParamError } from './errors.ts';
 import { cellToStored, checkOutputLut, modalityValue, renderGray, type GrayFrame } from './gray.ts';
 import { readImageInfo, type ImageInfo } from './image-info.ts';
 import { encodeJpeg } from './jpeg.ts';
+import { encodePng } from './png.ts';
 import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 
 // libvips keeps recently used images in its own cache; rendered frames must stay within the
 // bounded FrameCache, so that cache is off for the whole process.
 sharp.cache(false);
 
-/** PNG: lossless; a low zlib level because latency matters more than bytes on a LAN. */
+/** PNG of resized images (through sharp; full-size ones are png.ts's): lossless, a low zlib level because latency matters more than bytes on a LAN. */
 const PNG_COMPRESSION_LEVEL = 1;
 
 /**
@@ -230,11 +231,36 @@ function modalityOf(frame: GrayFrame): { values: Float64Array; padding: Uint8Arr
   return { values, padding };
 }
 
+/**
+ * Memory for display pixels that live only until their image is encoded. Fresh memory for
+ * every slice would be zeroed and faulted in page by page, which costs as much as the
+ * display stages themselves.
+ */
+class ScratchPool {
+  private readonly free: Uint8Array[] = [];
+
+  constructor(private readonly kept: number) {}
+
+  /** At least `bytes` bytes, from the pool when one fits (and is not much larger). */
+  take(bytes: number): Uint8Array {
+    const i = this.free.findIndex((b) => b.length >= bytes && b.length <= 4 * bytes);
+    if (i >= 0) return this.free.splice(i, 1)[0]!;
+    return new Uint8Array(Math.ceil(bytes / 65_536) * 65_536);
+  }
+
+  /** Gives memory back once nothing reads it any more. */
+  give(b: Uint8Array): void {
+    if (this.free.length < this.kept) this.free.push(b);
+  }
+}
+
 /** Pixels after the display stages and the source region, with the size to scale them to. */
 interface Prepared {
   /** The pixels; `shared` when they are the cached frame itself (not to be handed out). */
   data: Uint8Array;
   shared: boolean;
+  /** Pool memory that `data` may be a view of, to give back once the image is encoded. */
+  scratch: Uint8Array | undefined;
   width: number;
   height: number;
   channels: 1 | 3;
@@ -328,6 +354,8 @@ export class RenderEngine {
   private aheadRunning = 0;
   /** Frames rendered from lent memory (not kept decoded), most recent last. */
   private readonly lent = new Map<string, true>();
+  /** Display pixels of images being encoded (see ScratchPool). */
+  private readonly scratch = new ScratchPool(4);
   private decodes = 0;
   private encodes = 0;
   private readAheads = 0;
@@ -394,32 +422,49 @@ export class RenderEngine {
     return work;
   }
 
-  private async prepare(source: RenderSource, req: RenderRequest, background = false): Promise<Prepared> {
+  private async prepare(source: RenderSource, req: RenderRequest, background: boolean, scratch: boolean): Promise<Prepared> {
     const { entry: { frame, frames }, verified } = await this.frame(source, req.frame ?? 1, background);
-    return this.prepareFrom(frame, frames, req, verified);
+    return this.prepareFrom(frame, frames, req, verified, scratch);
   }
 
-  /** The display pixels of a decoded frame for a request: the display stages and the source region. */
-  private prepareFrom(frame: DecodedFrame, frames: number, req: RenderRequest, verified: Promise<void> | undefined): Prepared {
+  /**
+   * The display pixels of a decoded frame for a request: the display stages and the source
+   * region. With `scratch`, grayscale display pixels are made in pool memory, which the
+   * caller gives back (`Prepared.scratch`) once nothing reads them.
+   */
+  private prepareFrom(frame: DecodedFrame, frames: number, req: RenderRequest, verified: Promise<void> | undefined, scratch: boolean): Prepared {
     const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
     let display: Uint8Array;
     let channels: 1 | 3;
+    let pooled: Uint8Array | undefined;
     if (frame.kind === 'gray') {
-      display = renderGray(frame, req.window, lut);
+      pooled = scratch ? this.scratch.take(frame.width * frame.height) : undefined;
+      display = renderGray(frame, req.window, lut, pooled);
       channels = 1;
     } else {
       // The VOI LUT applies only to grayscale values (PS3.4 N.2.1.3): colour ignores `window`.
       display = lut ? colorThroughLut(frame.pixels, lut) : frame.pixels;
       channels = 3;
     }
-    const region = sourceRegion(req.viewport, frame.width, frame.height);
+    let region: ReturnType<typeof sourceRegion>;
+    try {
+      region = sourceRegion(req.viewport, frame.width, frame.height);
+    } catch (err) {
+      if (pooled) this.scratch.give(pooled);
+      throw err;
+    }
     const data = cropAndFlip(display, frame.width, frame.height, channels, region);
+    if (pooled && data !== display) {
+      // A region was copied out: the full display pixels are no longer needed.
+      this.scratch.give(pooled);
+      pooled = undefined;
+    }
     let target: Prepared['target'];
     if (req.viewport) {
       const fit = fitInside(region.w, region.h, req.viewport);
       if (fit.width !== region.w || fit.height !== region.h) target = fit;
     }
-    return { data, shared: frame.kind === 'rgb' && data === frame.pixels, width: region.w, height: region.h, channels, frames, target, verified };
+    return { data, shared: frame.kind === 'rgb' && data === frame.pixels, scratch: pooled, width: region.w, height: region.h, channels, frames, target, verified };
   }
 
   /**
@@ -432,7 +477,7 @@ export class RenderEngine {
    * @throws RangeError when `req.outputLut` breaks its contract (a caller's bug)
    */
   async renderPixels(source: RenderSource, req: RenderRequest): Promise<RenderedPixels> {
-    const p = await this.prepare(source, req);
+    const p = await this.prepare(source, req, false, false);
     await p.verified;
     if (!p.target) return { data: p.shared ? p.data.slice() : p.data, width: p.width, height: p.height, channels: p.channels, frames: p.frames };
     const out = await pipeline(p).raw().toBuffer({ resolveWithObject: true });
@@ -483,21 +528,29 @@ export class RenderEngine {
         const decoded = await decodeFrame(info, frame);
         this.decodes++;
         if (background) await yieldToRequests();
-        const p = this.prepareFrom(decoded, info.frames, req, undefined);
+        const p = this.prepareFrom(decoded, info.frames, req, undefined, true);
         if (background) await yieldToRequests();
         return this.encodePrepared(p, req);
       });
     }
-    const p = await this.prepare(source, req, background);
+    const p = await this.prepare(source, req, background, true);
     if (background) await yieldToRequests();
     return this.encodePrepared(p, req);
   }
 
   private async encodePrepared(p: Prepared, req: RenderRequest): Promise<RenderedImage> {
-    const body =
-      req.mediaType === 'image/png'
-        ? await pipeline(p).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
-        : ((p.target ? undefined : await encodeJpeg(p.data, p.width, p.height, p.channels, req.quality)) ?? (await pipeline(p).jpeg(jpegOptions(req.quality)).toBuffer()));
+    let body: Buffer;
+    try {
+      body =
+        req.mediaType === 'image/png'
+          ? p.target
+            ? await pipeline(p).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
+            : await encodePng(p.data, p.width, p.height, p.channels)
+          : ((p.target ? undefined : await encodeJpeg(p.data, p.width, p.height, p.channels, req.quality)) ?? (await pipeline(p).jpeg(jpegOptions(req.quality)).toBuffer()));
+    } finally {
+      // The encoders have finished reading the pixels (also when they failed).
+      if (p.scratch) this.scratch.give(p.scratch);
+    }
     // The image was made while the source's integrity check ran: it leaves only if that passed.
     await p.verified;
     this.encodes++;

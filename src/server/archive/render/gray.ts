@@ -279,20 +279,20 @@ function displayTable(frame: GrayFrame, voi: VoiChoice, lut: Uint8Array | undefi
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** out[i] = table[cells[i]] for 16-bit cells, four pixels per step where the host allows it. */
+/**
+ * out[i] = table[cells[i]] for 16-bit cells, writing four pixels per step where the host and
+ * the output's alignment allow it. The cells need only their natural (2-byte) alignment, so
+ * pixel data is read where it lies in the file.
+ */
 function apply16(cells: Uint16Array, table: Uint8Array, out: Uint8Array): void {
   const n = cells.length;
   let i = 0;
-  if (LITTLE_ENDIAN_HOST && cells.byteOffset % 4 === 0 && out.byteOffset % 4 === 0) {
+  if (LITTLE_ENDIAN_HOST && out.byteOffset % 4 === 0) {
     const quads = n >> 2;
-    const in32 = new Uint32Array(cells.buffer, cells.byteOffset, quads * 2);
     const out32 = new Uint32Array(out.buffer, out.byteOffset, quads);
-    for (let j = 0, k = 0; j < quads; j++, k += 2) {
-      const a = in32[k]!;
-      const b = in32[k + 1]!;
-      out32[j] = table[a & 0xffff]! | (table[a >>> 16]! << 8) | (table[b & 0xffff]! << 16) | (table[b >>> 16]! << 24);
+    for (let j = 0; j < quads; j++, i += 4) {
+      out32[j] = table[cells[i]!]! | (table[cells[i + 1]!]! << 8) | (table[cells[i + 2]!]! << 16) | (table[cells[i + 3]!]! << 24);
     }
-    i = quads * 4;
   }
   for (; i < n; i++) out[i] = table[cells[i]!]!;
 }
@@ -308,11 +308,14 @@ function apply8(cells: Uint8Array, table: Uint8Array, out: Uint8Array): void {
  * @param frame the decoded frame
  * @param window the request's window, if any
  * @param outputLut a checked output LUT ({@link checkOutputLut})
+ * @param into memory to write the pixels to (at least width × height bytes; the result is a
+ *   view of its start), instead of new memory
  */
-export function renderGray(frame: GrayFrame, window: VoiWindow | undefined, outputLut: Uint8Array | undefined): Uint8Array {
+export function renderGray(frame: GrayFrame, window: VoiWindow | undefined, outputLut: Uint8Array | undefined, into?: Uint8Array): Uint8Array {
   const voi = chooseVoi(frame, window);
   const n = frame.width * frame.height;
-  const out = new Uint8Array(n);
+  if (into && into.length < n) throw new RangeError(`renderGray: ${n} bytes needed, ${into.length} given`);
+  const out = into ? into.subarray(0, n) : new Uint8Array(n);
   if (frame.cellBits === 16) {
     apply16(frame.cells as Uint16Array, displayTable(frame, voi, outputLut), out);
     return out;
@@ -339,8 +342,8 @@ export function renderGray(frame: GrayFrame, window: VoiWindow | undefined, outp
  * the frame owns. Bits Allocated 1 is unpacked to one byte per pixel; Bits Allocated 32 is
  * converted to stored values.
  *
- * With `share`, 16-bit little-endian cells that sit aligned in a buffer hardly larger than
- * the frame are used where they are instead of copied (the caller promises the buffer is
+ * With `share`, 16-bit little-endian cells that sit at an even offset in a buffer hardly
+ * larger than the frame are used where they are instead of copied (the caller promises the buffer is
  * never changed afterwards): a single-frame file just read from disk.
  */
 export function cellsOf(
@@ -363,7 +366,7 @@ export function cellsOf(
   if (bytes.length < need) throw new RangeError(`decoded frame holds ${bytes.length} bytes, ${need} expected`);
   // Kept memory stays close to what the frame cache counts (the frame's own size).
   const slack = bytes.buffer.byteLength - need;
-  if (share && cell === 2 && !bigEndian && bytes.byteOffset % 4 === 0 && slack <= Math.max(65_536, need / 8)) {
+  if (share && cell === 2 && !bigEndian && bytes.byteOffset % 2 === 0 && slack <= Math.max(65_536, need / 8)) {
     return { cells: new Uint16Array(bytes.buffer, bytes.byteOffset, n), cellBits: 16, bitsStored: bits.bitsStored, highBit: bits.highBit, signed };
   }
   const ab = new ArrayBuffer(need);
