@@ -140,7 +140,7 @@ export function registerRendered(app: FastifyInstance, deps: RenderedDeps): void
     deps.renderer.readAhead(next.map((r) => ({ source: sourceOf(r), req: request })));
   };
   /** An instance to render; its file may be lent from reused memory (see VerifiedReader.withFile). */
-  const sourceOf = (r: InstanceRow): RenderSource => ({ key: r.blob_sha256, bytes: () => deps.files.readVerifying(r), lend: (use) => deps.files.withFile(r, use) });
+  const sourceOf = (r: InstanceRow): RenderSource => ({ key: r.blob_sha256, bytes: () => deps.files.readVerifying(r), lend: (use, now) => deps.files.withFile(r, use, now) });
 
   /** The instance to show for a study, series or instance: for more than one, the middle one of the first series. */
   const pick = async (scope: 'all' | string[], where: Where): Promise<InstanceRow> => {

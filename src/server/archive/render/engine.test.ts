@@ -230,11 +230,14 @@ describe('frame cache', () => {
     // No image cache: every request is rendered, and the display memory is reused between encodes.
     const engine = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
     const reference = new RenderEngine({ cacheBytes: 0, imageCacheBytes: 0 });
+    /** How each file was asked for: on the calling thread (a lone request) or not. */
+    const asked: boolean[] = [];
     /** The file lent at `shift` bytes into its memory: pixel data at either 2-byte alignment. */
-    const src = (i: number, shift: number) => ({
-      key: `any${i}`,
+    const src = (i: number, shift: number, prefix = 'any') => ({
+      key: `${prefix}${i}`,
       bytes: async () => ct[i]!,
-      lend: async <T,>(use: (bytes: Buffer) => Promise<T>): Promise<T> => {
+      lend: async <T,>(use: (bytes: Buffer) => Promise<T>, now?: boolean): Promise<T> => {
+        asked.push(now === true);
         const buf = Buffer.alloc(ct[i]!.length + 8);
         ct[i]!.copy(buf, shift);
         return use(buf.subarray(shift, shift + ct[i]!.length));
@@ -253,6 +256,15 @@ describe('frame cache', () => {
     }
     const distinct = new Set(images.slice(0, ct.length * requests.length).map((m) => m.body.toString('base64')));
     assert.equal(distinct.size, ct.length * requests.length, 'every slice and request gives a different image, so a mix-up would show');
+    assert.equal(asked.filter((now) => now).length, 1, 'of requests rendered together only the first is made on the calling thread');
+    // One at a time, each slice's first request is made on the calling thread, with the same result.
+    asked.length = 0;
+    const alone = jobs.filter((j) => j.k === 1).slice(0, ct.length);
+    for (const j of alone) {
+      const image = await engine.render(src(j.i, j.shift, 'alone'), j.req);
+      assert.ok(image.body.equals((await reference.render({ key: `ref${j.i}`, bytes: ct[j.i]! }, j.req)).body));
+    }
+    assert.deepEqual(asked, Array(ct.length).fill(true));
   });
 
   it('does not keep an entry larger than the whole cache', () => {

@@ -25,8 +25,8 @@ import { decodeFrame, decodedBytes, type DecodedFrame } from './decode.ts';
 import { RenderParamError } from './errors.ts';
 import { cellToStored, checkOutputLut, modalityValue, renderGray, type GrayFrame } from './gray.ts';
 import { readImageInfo, type ImageInfo } from './image-info.ts';
-import { encodeJpeg } from './jpeg.ts';
-import { encodePng } from './png.ts';
+import { encodeJpeg, encodeJpegNow } from './jpeg.ts';
+import { encodePng, encodePngNow } from './png.ts';
 import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 
 // libvips keeps recently used images in its own cache; rendered frames must stay within the
@@ -63,9 +63,10 @@ export interface RenderSource {
    * returning what `use` made once the file's integrity check has passed (see
    * VerifiedReader.withFile). When given, a frame's first rendering is made this way and
    * only its encoded image is kept; the decoded frame is kept from its second rendering
-   * with other parameters (a reader re-windowing the slice) on.
+   * with other parameters (a reader re-windowing the slice) on. `now` asks for the file to
+   * be read on the calling thread (see {@link RenderEngine.render}).
    */
-  lend?: <T>(use: (bytes: Buffer) => Promise<T>) => Promise<T>;
+  lend?: <T>(use: (bytes: Buffer) => Promise<T>, now?: boolean) => Promise<T>;
 }
 
 /** A file read whose integrity check is still running (VerifiedReader.readVerifying in archive/read.ts). */
@@ -358,6 +359,8 @@ export class RenderEngine {
   private readonly scratch = new ScratchPool(4);
   private decodes = 0;
   private encodes = 0;
+  /** Requests being rendered now (not counting renders ahead of a reader). */
+  private rendering = 0;
   private readAheads = 0;
 
   /**
@@ -519,34 +522,49 @@ export class RenderEngine {
     // the lent file, neither shared with other requests nor kept, so that the memory can be
     // lent again afterwards: most slices are shown once, with one window. A frame asked for
     // again with other parameters is decoded once more, then kept.
-    if (source.lend && !this.cache.has(frameKey) && (background || !this.lent.has(frameKey))) {
-      this.lent.delete(frameKey);
-      this.lent.set(frameKey, true);
-      if (this.lent.size > LENT_REMEMBERED) this.lent.delete(this.lent.keys().next().value!);
-      return source.lend(async (bytes) => {
-        const info = readImageInfo(bytes);
-        const decoded = await decodeFrame(info, frame);
-        this.decodes++;
-        if (background) await yieldToRequests();
-        const p = this.prepareFrom(decoded, info.frames, req, undefined, true);
-        if (background) await yieldToRequests();
-        return this.encodePrepared(p, req);
-      });
+    if (!background) this.rendering++;
+    try {
+      // The only request being rendered: the file is read and the image encoded on this
+      // thread, without waiting for other threads in between (the digest is still checked
+      // on another). With others waiting, the work is spread over the thread pool instead.
+      const now = !background && this.rendering === 1;
+      if (source.lend && !this.cache.has(frameKey) && (background || !this.lent.has(frameKey))) {
+        this.lent.delete(frameKey);
+        this.lent.set(frameKey, true);
+        if (this.lent.size > LENT_REMEMBERED) this.lent.delete(this.lent.keys().next().value!);
+        return await source.lend(async (bytes) => {
+          const info = readImageInfo(bytes);
+          const decoded = await decodeFrame(info, frame);
+          this.decodes++;
+          if (background) await yieldToRequests();
+          const p = this.prepareFrom(decoded, info.frames, req, undefined, true);
+          if (background) await yieldToRequests();
+          return this.encodePrepared(p, req, now);
+        }, now);
+      }
+      const p = await this.prepare(source, req, background, true);
+      if (background) await yieldToRequests();
+      return await this.encodePrepared(p, req, now);
+    } finally {
+      if (!background) this.rendering--;
     }
-    const p = await this.prepare(source, req, background, true);
-    if (background) await yieldToRequests();
-    return this.encodePrepared(p, req);
   }
 
-  private async encodePrepared(p: Prepared, req: RenderRequest): Promise<RenderedImage> {
+  /** Encodes prepared pixels; with `now`, full-size images on this thread (see encode). */
+  private async encodePrepared(p: Prepared, req: RenderRequest, now: boolean): Promise<RenderedImage> {
     let body: Buffer;
     try {
-      body =
-        req.mediaType === 'image/png'
-          ? p.target
-            ? await pipeline(p).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer()
+      const full = !p.target;
+      if (req.mediaType === 'image/png') {
+        body = full
+          ? now
+            ? encodePngNow(p.data, p.width, p.height, p.channels)
             : await encodePng(p.data, p.width, p.height, p.channels)
-          : ((p.target ? undefined : await encodeJpeg(p.data, p.width, p.height, p.channels, req.quality)) ?? (await pipeline(p).jpeg(jpegOptions(req.quality)).toBuffer()));
+          : await pipeline(p).png({ compressionLevel: PNG_COMPRESSION_LEVEL, adaptiveFiltering: false }).toBuffer();
+      } else {
+        const turbo = full ? (now ? encodeJpegNow(p.data, p.width, p.height, p.channels, req.quality) : await encodeJpeg(p.data, p.width, p.height, p.channels, req.quality)) : undefined;
+        body = turbo ?? (await pipeline(p).jpeg(jpegOptions(req.quality)).toBuffer());
+      }
     } finally {
       // The encoders have finished reading the pixels (also when they failed).
       if (p.scratch) this.scratch.give(p.scratch);

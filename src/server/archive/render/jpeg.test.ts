@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { encodeJpeg, jpegEncoder } from './jpeg.ts';
+import { encodeJpeg, encodeJpegNow, jpegEncoder } from './jpeg.ts';
 
 /** The frame header (SOFn) of a JPEG: marker, component count and each component's sampling. */
 function frameHeader(jpeg: Buffer): { marker: number; width: number; height: number; sampling: number[] } {
@@ -68,6 +68,17 @@ describe('JPEG encoding', () => {
       assert.ok(jpeg!.buffer.byteLength < 4 * jpeg!.length + 8192, `image ${k}: ${jpeg!.length} bytes in ${jpeg!.buffer.byteLength}`);
       const back = await sharp(jpeg!).toColourspace('b-w').raw().toBuffer();
       assert.equal(back[1000], 40 * k, `image ${k} shows its own frame`);
+    }
+  });
+
+  test('encoding on the calling thread gives the same image, in memory of its own size', async () => {
+    const w = 64;
+    const h = 48;
+    for (const channels of [1, 3] as const) {
+      const px = Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 13) % 256);
+      const now = encodeJpegNow(px, w, h, channels, 90)!;
+      assert.ok(now.equals((await encodeJpeg(px, w, h, channels, 90))!), `${channels} channel(s)`);
+      assert.ok(now.buffer.byteLength < 4 * now.length + 8192);
     }
   });
 });

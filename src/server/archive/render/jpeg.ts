@@ -19,6 +19,7 @@ interface TurboJpeg {
   SAMP_420: number;
   bufferSize(o: { width: number; height: number; subsampling: number }): number;
   compress(raw: Buffer, out: Buffer, o: { width: number; height: number; format: number; subsampling: number; quality: number }): Promise<Buffer>;
+  compressSync(raw: Buffer, out: Buffer, o: { width: number; height: number; format: number; subsampling: number; quality: number }): Buffer;
 }
 
 let turbo: TurboJpeg | undefined;
@@ -50,23 +51,55 @@ const SPARE_KEPT = 4;
  */
 export async function encodeJpeg(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Promise<Buffer | undefined> {
   if (!turbo) return undefined;
-  const subsampling = channels === 1 ? turbo.SAMP_GRAY : quality >= 90 ? turbo.SAMP_444 : turbo.SAMP_420;
-  const need = turbo.bufferSize({ width, height, subsampling });
+  const t = turbo;
+  return withOutput(width, height, channels, quality, (raw, out, o) => t.compress(raw, out, o), pixels);
+}
+
+/**
+ * {@link encodeJpeg} on the calling thread, which is busy meanwhile (about a millisecond for
+ * a 512x512 slice): for a single request on an otherwise idle server, which then answers
+ * sooner than by handing the work to the thread pool and back.
+ */
+export function encodeJpegNow(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Buffer | undefined {
+  if (!turbo) return undefined;
+  const t = turbo;
+  return withOutput(width, height, channels, quality, (raw, out, o) => t.compressSync(raw, out, o), pixels);
+}
+
+type Compress<R> = (raw: Buffer, out: Buffer, o: { width: number; height: number; format: number; subsampling: number; quality: number }) => R;
+
+/** Runs one compression into reused output memory; the result is copied to memory of its own size. */
+function withOutput<R extends Buffer | Promise<Buffer>>(width: number, height: number, channels: 1 | 3, quality: number, compress: Compress<R>, pixels: Uint8Array): R {
+  const t = turbo!;
+  const subsampling = channels === 1 ? t.SAMP_GRAY : quality >= 90 ? t.SAMP_444 : t.SAMP_420;
+  const need = t.bufferSize({ width, height, subsampling });
   const i = spare.findIndex((b) => b.length >= need);
   const out = i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(need);
-  let encoded: Buffer;
-  try {
-    encoded = await turbo.compress(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), out, {
-      width,
-      height,
-      format: channels === 1 ? turbo.FORMAT_GRAY : turbo.FORMAT_RGB,
-      subsampling,
-      quality,
-    });
-    // A copy of its own size: the image may be kept in the cache for a long time.
-    encoded = Buffer.from(encoded);
-  } finally {
+  const release = (): void => {
     if (spare.length < SPARE_KEPT) spare.push(out);
+  };
+  let made: R;
+  try {
+    made = compress(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), out, { width, height, format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB, subsampling, quality });
+  } catch (err) {
+    release();
+    throw err;
   }
-  return encoded;
+  // A copy of its own size: the image may be kept in the cache for a long time.
+  if (Buffer.isBuffer(made)) {
+    const own = Buffer.from(made);
+    release();
+    return own as R;
+  }
+  return (made as Promise<Buffer>).then(
+    (encoded) => {
+      const own = Buffer.from(encoded);
+      release();
+      return own;
+    },
+    (err: unknown) => {
+      release();
+      throw err;
+    },
+  ) as R;
 }

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { encodePng } from './png.ts';
+import { encodePng, encodePngNow } from './png.ts';
 
 /** The chunks of a PNG: type, data, and whether the stored CRC-32 matches. */
 function chunks(png: Buffer): Array<{ type: string; data: Buffer; crcOk: boolean }> {
@@ -74,7 +74,17 @@ describe('PNG encoding', () => {
     }
   });
 
+  test('encoding on the calling thread gives the same file', async () => {
+    const w = 50;
+    const h = 20;
+    for (const channels of [1, 3] as const) {
+      const px = Uint8Array.from({ length: w * h * channels }, (_, i) => (i * 17) % 256);
+      assert.ok(encodePngNow(px, w, h, channels).equals(await encodePng(px, w, h, channels)), `${channels} channel(s)`);
+    }
+  });
+
   test('too few pixels for the size is refused', async () => {
     await assert.rejects(encodePng(new Uint8Array(10), 4, 4, 1), RangeError);
+    assert.throws(() => encodePngNow(new Uint8Array(10), 4, 4, 1), RangeError);
   });
 });

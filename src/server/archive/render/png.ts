@@ -18,9 +18,9 @@ const COLOUR_TYPE = { 1: 0, 3: 2 } as const;
 const SPARE_KEPT = 4;
 const spare: Buffer[] = [];
 
-function deflate(data: Buffer, strategy: number): Promise<Buffer> {
+function deflate(data: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    zlib.deflate(data, { level: 1, strategy }, (err, out) => (err ? reject(err) : resolve(out)));
+    zlib.deflate(data, options, (err, out) => (err ? reject(err) : resolve(out)));
   });
 }
 
@@ -34,29 +34,62 @@ function putChunk(out: Buffer, at: number, type: string, data: Uint8Array): numb
   return at + 12 + data.length;
 }
 
-/**
- * Encodes 8-bit gray (1 channel) or RGB (3 channels) pixels, row by row without padding, as
- * a PNG. The pixels are copied before the first await: they may change once this returns a
- * promise.
- * @throws RangeError when `pixels` holds fewer than width × height × channels bytes
- */
-export async function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
+/** The rows of an image, each preceded by its filter type byte (0, None: PNG §9.2), in reused memory. */
+function filteredRows(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): { rows: Buffer; length: number } {
   const rowBytes = width * channels;
   if (pixels.length < rowBytes * height) throw new RangeError(`encodePng: ${rowBytes * height} bytes needed, ${pixels.length} given`);
-  // Each row is preceded by its filter type byte (0, None: PNG §9.2).
   const need = (rowBytes + 1) * height;
   const i = spare.findIndex((b) => b.length >= need && b.length <= 4 * need);
   const rows = i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(Math.ceil(need / 65_536) * 65_536);
+  for (let y = 0, from = 0, to = 0; y < height; y++, from += rowBytes, to += rowBytes + 1) {
+    rows[to] = 0;
+    rows.set(pixels.subarray(from, from + rowBytes), to + 1);
+  }
+  return { rows, length: need };
+}
+
+function release(rows: Buffer): void {
+  if (spare.length < SPARE_KEPT) spare.push(rows);
+}
+
+/** Deflate settings: level 1, run-length matching for gray (see the module comment). */
+function deflateOptions(channels: 1 | 3): zlib.ZlibOptions {
+  return { level: 1, strategy: channels === 1 ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY };
+}
+
+/**
+ * Encodes 8-bit gray (1 channel) or RGB (3 channels) pixels, row by row without padding, as
+ * a PNG, compressing on the thread pool. The pixels are copied before the first await: they
+ * may change once this returns a promise.
+ * @throws RangeError when `pixels` holds fewer than width × height × channels bytes
+ */
+export async function encodePng(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
+  const { rows, length } = filteredRows(pixels, width, height, channels);
   let compressed: Buffer;
   try {
-    for (let y = 0, from = 0, to = 0; y < height; y++, from += rowBytes, to += rowBytes + 1) {
-      rows[to] = 0;
-      rows.set(pixels.subarray(from, from + rowBytes), to + 1);
-    }
-    compressed = await deflate(rows.subarray(0, need), channels === 1 ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY);
+    compressed = await deflate(rows.subarray(0, length), deflateOptions(channels));
   } finally {
-    if (spare.length < SPARE_KEPT) spare.push(rows);
+    release(rows);
   }
+  return container(width, height, channels, compressed);
+}
+
+/**
+ * {@link encodePng} on the calling thread, which is busy meanwhile: for a single request on
+ * an otherwise idle server, which then answers sooner than by handing the work to the thread
+ * pool and back.
+ */
+export function encodePngNow(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): Buffer {
+  const { rows, length } = filteredRows(pixels, width, height, channels);
+  try {
+    return container(width, height, channels, zlib.deflateSync(rows.subarray(0, length), deflateOptions(channels)));
+  } finally {
+    release(rows);
+  }
+}
+
+/** The PNG file: signature, IHDR, one IDAT with the compressed rows, IEND. */
+function container(width: number, height: number, channels: 1 | 3, compressed: Buffer): Buffer {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);

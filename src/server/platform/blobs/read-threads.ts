@@ -20,7 +20,8 @@ import { Worker } from 'node:worker_threads';
  * The worker: plain JavaScript (it runs without the TypeScript loader). Messages in:
  * `{ id, file, expected, memory }`. Out: `{ id, bytesRead }` once the bytes are in `memory`,
  * then `{ id, sha256 }` (lower-case hex) when exactly `expected` bytes were read, or
- * `{ id, error, code }` when the file could not be read.
+ * `{ id, error, code }` when the file could not be read. Without `file`, the first
+ * `expected` bytes of `memory` are only hashed: `{ id, sha256 }`.
  */
 const WORKER_SOURCE = `
 'use strict';
@@ -28,6 +29,15 @@ const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 parentPort.on('message', (m) => {
+  if (m.file === undefined) {
+    // Digest only: the caller has read the bytes into the memory itself.
+    try {
+      parentPort.postMessage({ id: m.id, sha256: createHash('sha256').update(new Uint8Array(m.memory, 0, m.expected)).digest('hex') });
+    } catch (err) {
+      parentPort.postMessage({ id: m.id, error: 'digest failed: ' + String(err && err.message) });
+    }
+    return;
+  }
   let fd;
   let bytesRead = -1;
   try {
@@ -72,7 +82,8 @@ export interface ThreadRead {
 
 interface Pending {
   expected: number;
-  read: { resolve(r: ThreadRead): void; reject(err: Error): void };
+  /** Undefined for a digest only ({@link ReadThreads.hash}). */
+  read: { resolve(r: ThreadRead): void; reject(err: Error): void } | undefined;
   digest: { resolve(hex: string): void; reject(err: Error): void } | undefined;
 }
 
@@ -111,6 +122,21 @@ export class ReadThreads {
     });
   }
 
+  /**
+   * The SHA-256 (lower-case hex) of the first `length` bytes of `memory`, computed on a worker
+   * thread. `memory` must not change before the promise settles.
+   * @throws ReadThreadGone when the worker stopped (or the reader was closed) first
+   */
+  hash(memory: SharedArrayBuffer, length: number): Promise<string> {
+    if (this.closed) return Promise.reject(new ReadThreadGone('closed'));
+    const thread = this.pick();
+    const id = this.nextId++;
+    return new Promise<string>((resolve, reject) => {
+      thread.pending.set(id, { expected: length, read: undefined, digest: { resolve, reject } });
+      thread.worker.postMessage({ id, expected: length, memory });
+    });
+  }
+
   /** Stops the worker threads; pending reads reject. */
   async close(): Promise<void> {
     this.closed = true;
@@ -143,7 +169,7 @@ export class ReadThreads {
       const err = new ReadThreadGone(reason);
       for (const p of thread.pending.values()) {
         if (p.digest) p.digest.reject(err);
-        else p.read.reject(err);
+        else p.read?.reject(err);
       }
       thread.pending.clear();
     };
@@ -159,7 +185,7 @@ export class ReadThreads {
       thread.pending.delete(m.id);
       const err = Object.assign(new Error(m.error), m.code ? { code: m.code } : {});
       if (p.digest) p.digest.reject(err);
-      else p.read.reject(err);
+      else p.read?.reject(err);
       return;
     }
     if ('bytesRead' in m) {
@@ -173,7 +199,7 @@ export class ReadThreads {
         thread.pending.delete(m.id);
         p.digest!.reject(new Error(`the file holds ${m.bytesRead > p.expected ? 'more' : 'fewer'} bytes than expected (${p.expected})`));
       }
-      p.read.resolve({ bytesRead: m.bytesRead, sha256 });
+      p.read?.resolve({ bytesRead: m.bytesRead, sha256 });
       return;
     }
     thread.pending.delete(m.id);
