@@ -57,12 +57,13 @@ export class VerifiedReader {
 
   /**
    * Reads a stored file, hands it to `use` while its digest is checked, and returns what
-   * `use` made once the check has passed. With `now`, a file of its recorded size is read on
-   * the calling thread (which waits for the disk): for a single request on an otherwise idle
-   * server, which then answers sooner than by handing the read to another thread and back. The bytes are lent: they are valid only until
+   * `use` made once the check has passed. The bytes are lent: they are valid only until
    * `use` returns or settles, and nothing may keep them or a view of them (strings and
    * numbers made from them are fine). Reusing the memory of earlier reads makes reading many
    * files in a row (the metadata of a series) several times faster than fresh memory.
+   * With `now`, a file of its recorded size is read on the calling thread (which waits for
+   * the disk): for a single request on an otherwise idle server, which then answers sooner
+   * than by handing the read to another thread and back.
    * @throws AppError internal when the file fails its integrity check (after reporting it)
    */
   async withFile<T>(ref: StoredRef, use: (bytes: Buffer) => T | Promise<T>, now = false): Promise<T> {
