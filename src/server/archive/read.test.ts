@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BlobStore } from '../platform/blobs/index.ts';
-import { ReadThreads } from '../platform/blobs/read-threads.ts';
+import { BlobStore, ReadThreads } from '../platform/blobs/index.ts';
 import { VerifiedReader } from './read.ts';
 
 async function setup(threads?: ReadThreads) {

@@ -8,8 +8,7 @@
  * worker threads ({@link ReadThreads}), the others on libuv's thread pool (WebCrypto).
  */
 import { createHash, webcrypto } from 'node:crypto';
-import type { BlobStore } from '../platform/blobs/index.ts';
-import { ReadThreadGone, type ReadThreads, type ThreadRead } from '../platform/blobs/read-threads.ts';
+import { ReadThreadGone, type BlobStore, type ReadThreads, type ThreadRead } from '../platform/blobs/index.ts';
 import { AppError } from '../platform/errors.ts';
 import type { SourceRead } from './render/index.ts';
 

@@ -27,6 +27,7 @@ import { cellToStored, checkOutputLut, modalityValue, renderGray, type GrayFrame
 import { readImageInfo, type ImageInfo } from './image-info.ts';
 import { encodeJpeg, encodeJpegNow } from './jpeg.ts';
 import { encodePng, encodePngNow } from './png.ts';
+import { BufferPool } from './pool.ts';
 import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 
 // libvips keeps recently used images in its own cache; rendered frames must stay within the
@@ -232,36 +233,13 @@ function modalityOf(frame: GrayFrame): { values: Float64Array; padding: Uint8Arr
   return { values, padding };
 }
 
-/**
- * Memory for display pixels that live only until their image is encoded. Fresh memory for
- * every slice would be zeroed and faulted in page by page, which costs as much as the
- * display stages themselves.
- */
-class ScratchPool {
-  private readonly free: Uint8Array[] = [];
-
-  constructor(private readonly kept: number) {}
-
-  /** At least `bytes` bytes, from the pool when one fits (and is not much larger). */
-  take(bytes: number): Uint8Array {
-    const i = this.free.findIndex((b) => b.length >= bytes && b.length <= 4 * bytes);
-    if (i >= 0) return this.free.splice(i, 1)[0]!;
-    return new Uint8Array(Math.ceil(bytes / 65_536) * 65_536);
-  }
-
-  /** Gives memory back once nothing reads it any more. */
-  give(b: Uint8Array): void {
-    if (this.free.length < this.kept) this.free.push(b);
-  }
-}
-
 /** Pixels after the display stages and the source region, with the size to scale them to. */
 interface Prepared {
   /** The pixels; `shared` when they are the cached frame itself (not to be handed out). */
   data: Uint8Array;
   shared: boolean;
   /** Pool memory that `data` may be a view of, to give back once the image is encoded. */
-  scratch: Uint8Array | undefined;
+  scratch: Buffer | undefined;
   width: number;
   height: number;
   channels: 1 | 3;
@@ -355,8 +333,8 @@ export class RenderEngine {
   private aheadRunning = 0;
   /** Frames rendered from lent memory (not kept decoded), most recent last. */
   private readonly lent = new Map<string, true>();
-  /** Display pixels of images being encoded (see ScratchPool). */
-  private readonly scratch = new ScratchPool(4);
+  /** Display pixels of images being encoded. */
+  private readonly scratch = new BufferPool(4);
   private decodes = 0;
   private encodes = 0;
   /** Requests being rendered now (not counting renders ahead of a reader). */
@@ -439,7 +417,7 @@ export class RenderEngine {
     const lut = req.outputLut ? checkOutputLut(req.outputLut) : undefined;
     let display: Uint8Array;
     let channels: 1 | 3;
-    let pooled: Uint8Array | undefined;
+    let pooled: Buffer | undefined;
     if (frame.kind === 'gray') {
       pooled = scratch ? this.scratch.take(frame.width * frame.height) : undefined;
       display = renderGray(frame, req.window, lut, pooled);

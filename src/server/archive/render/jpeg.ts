@@ -10,6 +10,7 @@
  * comes back within a few gray levels (see the tests); lossless images are PNG.
  */
 import { createRequire } from 'node:module';
+import { BufferPool } from './pool.ts';
 
 interface TurboJpeg {
   FORMAT_GRAY: number;
@@ -39,8 +40,7 @@ export function jpegEncoder(): { name: 'libjpeg-turbo' | 'sharp'; reason?: strin
 }
 
 /** Output memory of finished encodes, reused: TurboJPEG writes into a worst-case sized buffer. */
-const spare: Buffer[] = [];
-const SPARE_KEPT = 4;
+const outputMemory = new BufferPool(4);
 
 /**
  * Encodes 8-bit gray (1 channel) or RGB (3 channels) pixels, row by row without padding, as
@@ -73,10 +73,9 @@ function withOutput<R extends Buffer | Promise<Buffer>>(width: number, height: n
   const t = turbo!;
   const subsampling = channels === 1 ? t.SAMP_GRAY : quality >= 90 ? t.SAMP_444 : t.SAMP_420;
   const need = t.bufferSize({ width, height, subsampling });
-  const i = spare.findIndex((b) => b.length >= need);
-  const out = i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(need);
+  const out = outputMemory.take(need);
   const release = (): void => {
-    if (spare.length < SPARE_KEPT) spare.push(out);
+    outputMemory.give(out);
   };
   let made: R;
   try {

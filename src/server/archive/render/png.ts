@@ -10,13 +10,13 @@
  * the result is smaller than level 1's usual matching on the same rows.
  */
 import zlib from 'node:zlib';
+import { BufferPool } from './pool.ts';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** Colour types of PNG §11.2.2: greyscale and truecolour. */
 const COLOUR_TYPE = { 1: 0, 3: 2 } as const;
-/** Rows waiting for compression, at most this many buffers kept for reuse. */
-const SPARE_KEPT = 4;
-const spare: Buffer[] = [];
+/** Rows waiting for compression. */
+const rowMemory = new BufferPool(4);
 
 function deflate(data: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -39,17 +39,12 @@ function filteredRows(pixels: Uint8Array, width: number, height: number, channel
   const rowBytes = width * channels;
   if (pixels.length < rowBytes * height) throw new RangeError(`encodePng: ${rowBytes * height} bytes needed, ${pixels.length} given`);
   const need = (rowBytes + 1) * height;
-  const i = spare.findIndex((b) => b.length >= need && b.length <= 4 * need);
-  const rows = i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafe(Math.ceil(need / 65_536) * 65_536);
+  const rows = rowMemory.take(need);
   for (let y = 0, from = 0, to = 0; y < height; y++, from += rowBytes, to += rowBytes + 1) {
     rows[to] = 0;
     rows.set(pixels.subarray(from, from + rowBytes), to + 1);
   }
   return { rows, length: need };
-}
-
-function release(rows: Buffer): void {
-  if (spare.length < SPARE_KEPT) spare.push(rows);
 }
 
 /** Deflate settings: level 1, run-length matching for gray (see the module comment). */
@@ -69,7 +64,7 @@ export async function encodePng(pixels: Uint8Array, width: number, height: numbe
   try {
     compressed = await deflate(rows.subarray(0, length), deflateOptions(channels));
   } finally {
-    release(rows);
+    rowMemory.give(rows);
   }
   return container(width, height, channels, compressed);
 }
@@ -84,7 +79,7 @@ export function encodePngNow(pixels: Uint8Array, width: number, height: number, 
   try {
     return container(width, height, channels, zlib.deflateSync(rows.subarray(0, length), deflateOptions(channels)));
   } finally {
-    release(rows);
+    rowMemory.give(rows);
   }
 }
 

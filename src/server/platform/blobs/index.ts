@@ -276,3 +276,5 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.close();
   }
 }
+
+export { ReadThreads, ReadThreadGone, type ThreadRead } from './read-threads.ts';
