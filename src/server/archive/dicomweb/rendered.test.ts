@@ -20,6 +20,7 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
   let app: FastifyInstance;
   let readA: string;
   let readB: string;
+  let write: string;
   let series: SyntheticInstance[];
 
   before(async () => {
@@ -27,7 +28,7 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     app = await buildApp(rt);
     const a = (await rt.facilities.add(OP, { name: 'Hospital A', aets: ['A'] })).id;
     const b = (await rt.facilities.add(OP, { name: 'Hospital B', aets: ['B'] })).id;
-    const write = (await rt.tokens.create(OP, { facilityId: a, name: 'pacs', scopes: ['dicomweb:write'] })).token;
+    write = (await rt.tokens.create(OP, { facilityId: a, name: 'pacs', scopes: ['dicomweb:write'] })).token;
     readA = (await rt.tokens.create(OP, { facilityId: a, name: 'viewer', scopes: ['dicomweb:read'] })).token;
     readB = (await rt.tokens.create(OP, { facilityId: b, name: 'viewer', scopes: ['dicomweb:read'] })).token;
     series = [...generateSeries({ modality: 'CT', count: 5, rows: 64, columns: 64, seed: 9 })];
@@ -133,6 +134,31 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
     assert.equal(rt.renderer.stats().encodes, encodes, 'slices 2 to 4 were ready before they were asked for');
     // What was rendered ahead for facility A is still refused to facility B.
     assert.equal((await get(`${base(series[1]!)}/rendered${window}`, 'image/jpeg', readB)).statusCode, 404);
+  });
+
+  test('nothing is rendered ahead of a reader jumping around a series, until they scroll again', async () => {
+    const long = [...generateSeries({ modality: 'CT', count: 24, rows: 32, columns: 32, seed: 21 })];
+    const boundary = 'yy';
+    const body = Buffer.concat([...long.flatMap((i) => [Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), i.bytes, Buffer.from('\r\n')]), Buffer.from(`--${boundary}--\r\n`)]);
+    const stored = await app.inject({ method: 'POST', url: '/dicomweb/studies', headers: { authorization: `Bearer ${write}`, 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` }, payload: body });
+    assert.equal(stored.statusCode, 200, stored.body);
+    /** Images encoded for one request: itself, and what was rendered ahead after it. */
+    const encodedFor = async (k: number): Promise<number> => {
+      const before = rt.renderer.stats().encodes;
+      assert.equal((await get(`${base(long[k]!)}/rendered?window=42,398,linear`, 'image/jpeg')).statusCode, 200);
+      let seen = rt.renderer.stats().encodes;
+      for (let quiet = 0; quiet < 10; ) {
+        await new Promise((r) => setTimeout(r, 10));
+        const now = rt.renderer.stats().encodes;
+        quiet = now === seen ? quiet + 1 : 0;
+        seen = now;
+      }
+      return seen - before;
+    };
+    assert.equal(await encodedFor(0), 5, 'opening the series renders the next four ahead');
+    assert.equal(await encodedFor(20), 1, 'a jump renders nothing ahead');
+    assert.equal(await encodedFor(16), 1, 'nor does the first short move after it');
+    assert.equal(await encodedFor(15), 5, 'scrolling on renders the four before it, the way the reader moves');
   });
 
   test('viewing a series is audited once, not once per frame', async () => {

@@ -77,13 +77,16 @@ const SERIES_ORDER_TTL_MS = 30_000;
  * Where each reader is in each series, and the slice order of recently viewed series, for
  * read-ahead: after slice i is shown, slices i+1 … i+4 (or i−1 … i−4 when the reader moves
  * backwards) are rendered in the background with the same parameters, when the reader opens
- * the series or scrolls (moves by at most eight slices; a longer jump renders nothing
- * ahead). Only hints live here: every request is still authorised, looked up and audited on
- * its own.
+ * the series, asks for the same slice again (another window), or scrolls: moves by at most
+ * eight slices, having opened the series, scrolled or stayed on a slice just before. A longer jump renders
+ * nothing ahead, and neither does the first short move after it: a reader jumping around
+ * the series would not use what was rendered, and it would slow their next request. Only
+ * hints live here: every request is still authorised, looked up and audited on its own.
  */
 class ReadAheadPlanner {
   private readonly orders = new Map<string, { at: number; rows: Promise<InstanceRow[]> }>();
-  private readonly positions = new Map<string, { index: number; step: 1 | -1 }>();
+  /** The reader's last slice, direction, and whether they got there by scrolling, opening the series or staying. */
+  private readonly positions = new Map<string, { index: number; step: 1 | -1; scrolling: boolean }>();
 
   constructor(private readonly list: (scope: 'all' | string[], row: InstanceRow) => Promise<InstanceRow[]>) {}
 
@@ -107,11 +110,15 @@ class ReadAheadPlanner {
     // At either end there is one way to go; otherwise the way the reader last moved.
     const moved = last && index !== last.index ? (index > last.index ? 1 : -1) : undefined;
     const step: 1 | -1 = index === 0 ? 1 : index === rows.length - 1 ? -1 : (moved ?? last?.step ?? 1);
+    // A jump of more than a few slices is not scrolling; a short move counts as scrolling
+    // only after the reader opened the series, scrolled, or stayed on a slice.
+    const distance = last ? Math.abs(index - last.index) : 0;
+    const scrolling = distance <= 2 * READ_AHEAD;
+    const ahead = !last || distance === 0 || (scrolling && last.scrolling);
     this.positions.delete(posKey);
-    this.positions.set(posKey, { index, step });
+    this.positions.set(posKey, { index, step, scrolling });
     if (this.positions.size > 5000) this.positions.delete(this.positions.keys().next().value!);
-    // A jump of more than a few slices is not scrolling: nothing is rendered ahead of it.
-    if (last && Math.abs(index - last.index) > 2 * READ_AHEAD) return [];
+    if (!ahead) return [];
     const out: InstanceRow[] = [];
     for (let i = 1; i <= READ_AHEAD; i++) {
       const r = rows[index + i * step];
