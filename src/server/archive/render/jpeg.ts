@@ -51,8 +51,13 @@ const outputMemory = new BufferPool(4);
  */
 export async function encodeJpeg(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Promise<Buffer | undefined> {
   if (!turbo) return undefined;
-  const t = turbo;
-  return withOutput(width, height, channels, quality, (raw, out, o) => t.compress(raw, out, o), pixels);
+  const { raw, out, options } = compression(turbo, pixels, width, height, channels, quality);
+  try {
+    // A copy of its own size: the image may be kept in the cache for a long time.
+    return Buffer.from(await turbo.compress(raw, out, options));
+  } finally {
+    outputMemory.give(out);
+  }
 }
 
 /**
@@ -62,43 +67,20 @@ export async function encodeJpeg(pixels: Uint8Array, width: number, height: numb
  */
 export function encodeJpegNow(pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number): Buffer | undefined {
   if (!turbo) return undefined;
-  const t = turbo;
-  return withOutput(width, height, channels, quality, (raw, out, o) => t.compressSync(raw, out, o), pixels);
+  const { raw, out, options } = compression(turbo, pixels, width, height, channels, quality);
+  try {
+    return Buffer.from(turbo.compressSync(raw, out, options));
+  } finally {
+    outputMemory.give(out);
+  }
 }
 
-type Compress<R> = (raw: Buffer, out: Buffer, o: { width: number; height: number; format: number; subsampling: number; quality: number }) => R;
-
-/** Runs one compression into reused output memory; the result is copied to memory of its own size. */
-function withOutput<R extends Buffer | Promise<Buffer>>(width: number, height: number, channels: 1 | 3, quality: number, compress: Compress<R>, pixels: Uint8Array): R {
-  const t = turbo!;
+/** The input, reused output memory (to give back afterwards) and settings of one compression. */
+function compression(t: TurboJpeg, pixels: Uint8Array, width: number, height: number, channels: 1 | 3, quality: number) {
   const subsampling = channels === 1 ? t.SAMP_GRAY : quality >= 90 ? t.SAMP_444 : t.SAMP_420;
-  const need = t.bufferSize({ width, height, subsampling });
-  const out = outputMemory.take(need);
-  const release = (): void => {
-    outputMemory.give(out);
+  return {
+    raw: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength),
+    out: outputMemory.take(t.bufferSize({ width, height, subsampling })),
+    options: { width, height, format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB, subsampling, quality },
   };
-  let made: R;
-  try {
-    made = compress(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), out, { width, height, format: channels === 1 ? t.FORMAT_GRAY : t.FORMAT_RGB, subsampling, quality });
-  } catch (err) {
-    release();
-    throw err;
-  }
-  // A copy of its own size: the image may be kept in the cache for a long time.
-  if (Buffer.isBuffer(made)) {
-    const own = Buffer.from(made);
-    release();
-    return own as R;
-  }
-  return (made as Promise<Buffer>).then(
-    (encoded) => {
-      const own = Buffer.from(encoded);
-      release();
-      return own;
-    },
-    (err: unknown) => {
-      release();
-      throw err;
-    },
-  ) as R;
 }
