@@ -6,7 +6,8 @@
  * Per request: find the decoded frame in the {@link FrameCache} (or decode it: native
  * grayscale by Enkaku's own reader, the rest by dcmjs-imaging), apply Modality LUT, VOI,
  * MONOCHROME1 inversion and the optional output LUT through one lookup table, crop and flip
- * the source region, then encode: full-size images by libjpeg-turbo (jpeg.ts) or zlib (png.ts), resized ones through sharp.
+ * the source region, then encode: full-size images by libjpeg-turbo (jpeg.ts) or zlib
+ * (png.ts), resized ones through sharp.
  *
  * Encoded images are kept too, in a second bounded memory cache keyed by the file's digest
  * and every parameter that changes the output (frame, media type, quality, window,
@@ -34,7 +35,10 @@ import type { RenderRequest, RenderedMediaType, Viewport } from './params.ts';
 // bounded FrameCache, so that cache is off for the whole process.
 sharp.cache(false);
 
-/** PNG of resized images (through sharp; full-size ones are png.ts's): lossless, a low zlib level because latency matters more than bytes on a LAN. */
+/**
+ * PNG of resized images (through sharp; full-size ones are png.ts's): lossless, a low zlib
+ * level because latency matters more than bytes on a LAN.
+ */
 const PNG_COMPRESSION_LEVEL = 1;
 
 /**

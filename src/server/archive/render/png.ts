@@ -1,9 +1,10 @@
 /**
  * PNG encoding of display pixels (ISO/IEC 15948, the PNG specification): 8-bit gray or RGB,
  * no interlace, every row with filter type None, the image data compressed by zlib's deflate
- * at level 1 on libuv's thread pool. sharp (libvips) encodes through libpng with a
- * pipeline that hands every few rows between threads: for a 512x512 slice that costs about
- * twice the compression itself. Resized images still go through sharp.
+ * at level 1, on libuv's thread pool or (encodePngNow) on the calling thread. sharp (libvips)
+ * encodes through libpng with a pipeline that hands every few rows between threads: for a
+ * 512x512 slice that costs about twice the compression itself. Resized images still go
+ * through sharp.
  *
  * Gray images use zlib's run-length strategy: a slice is mostly long runs of one value
  * (air, the table, the background), which it finds at the cost of the fastest level, and
