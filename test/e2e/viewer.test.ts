@@ -615,13 +615,13 @@ describe('viewer and monitor QC in Chromium', { concurrency: false, timeout: 240
     assert.ok(Math.abs(fps - CINE_FPS) <= CINE_FPS * 0.25, `cine ran at ${fps.toFixed(1)} frames per second, ${CINE_FPS} chosen`);
     t.diagnostic(`cine: ${fps.toFixed(2)} frames per second with ${CINE_FPS} chosen`);
     // One frame forward at a time, in a loop. The page shows the frame asked for once per
-    // animation frame, so a page too busy to draw for more than a frame interval shows two
-    // steps at once; that is the only time a frame may be passed over.
+    // animation frame, so a page too busy to draw for k frame intervals shows k steps at once;
+    // that is the only time a frame may be passed over, and never more than the time allows.
     const interval = 1000 / CINE_FPS;
     for (let i = 1; i < steps.length; i++) {
       const forward = (steps[i]!.index - steps[i - 1]!.index + CINE_FRAMES) % CINE_FRAMES;
       const gap = steps[i]!.t - steps[i - 1]!.t;
-      assert.ok(forward === 1 || (forward === 2 && gap >= 1.5 * interval), `one frame forward at a time, in a loop: ${steps[i - 1]!.index} then ${steps[i]!.index} after ${gap.toFixed(0)} ms`);
+      assert.ok(forward === 1 || (forward > 1 && gap >= (forward - 0.5) * interval), `one frame forward at a time, in a loop: ${steps[i - 1]!.index} then ${steps[i]!.index} after ${gap.toFixed(0)} ms`);
     }
     // The screen follows: the frame shown changes with the steps, forward only (modulo the loop).
     const shown: number[] = [];

@@ -514,14 +514,14 @@ export class DeliveryService {
 
   // Views --------------------------------------------------------------------------------
 
-  private async views(rows: ReportDelivery[], withAttempts: boolean): Promise<DeliveryView[]> {
+  private async views(rows: ReportDelivery[], withAttempts: boolean, ex: Executor = this.db): Promise<DeliveryView[]> {
     const endpointIds = [...new Set(rows.map((r) => r.endpoint_id).filter((x): x is string => Boolean(x)))];
     const names = new Map<string, string>();
     for (const id of endpointIds) {
-      const e = await this.repo.endpoint(this.db, id);
+      const e = await this.repo.endpoint(ex, id);
       if (e) names.set(id, e.name);
     }
-    const attempts = withAttempts ? await this.repo.attempts(this.db, rows.map((r) => r.id)) : [];
+    const attempts = withAttempts ? await this.repo.attempts(ex, rows.map((r) => r.id)) : [];
     return rows.map((r) => deliveryView(r, r.endpoint_id ? names.get(r.endpoint_id) ?? null : null, withAttempts ? attempts.filter((a) => a.delivery_id === r.id) : undefined));
   }
 
@@ -532,8 +532,18 @@ export class DeliveryService {
   async deliveriesOfVersion(actor: Actor, versionId: string): Promise<DeliveryView[]> {
     const scope = this.viewScope(actor);
     if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'your roles do not include reading report deliveries');
-    const rows = (await this.repo.deliveriesOfVersion(this.db, versionId)).filter((r) => scope === 'all' || scope.includes(r.facility_id));
-    return this.views(rows, true);
+    return this.snapshot(async (ex) => {
+      const rows = (await this.repo.deliveriesOfVersion(ex, versionId)).filter((r) => scope === 'all' || scope.includes(r.facility_id));
+      return this.views(rows, true, ex);
+    });
+  }
+
+  /**
+   * Runs the reads of one view in a single snapshot, so that a delivery and its attempts agree
+   * (an attempt that has ended is never shown beside the delivery's state from before it).
+   */
+  private snapshot<T>(read: (ex: Executor) => Promise<T>): Promise<T> {
+    return this.db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(read);
   }
 
   /**
@@ -543,10 +553,12 @@ export class DeliveryService {
   async delivery(actor: Actor, deliveryId: string): Promise<DeliveryView> {
     const scope = this.viewScope(actor);
     if (scope !== 'all' && scope.length === 0) throw new AppError('forbidden', 'your roles do not include reading report deliveries');
-    const d = await this.repo.delivery(this.db, deliveryId);
-    if (!d) throw new AppError('not_found', 'no such delivery');
-    this.assertView(actor, d.facility_id);
-    return (await this.views([d], true))[0]!;
+    return this.snapshot(async (ex) => {
+      const d = await this.repo.delivery(ex, deliveryId);
+      if (!d) throw new AppError('not_found', 'no such delivery');
+      this.assertView(actor, d.facility_id);
+      return (await this.views([d], true, ex))[0]!;
+    });
   }
 
   /**
