@@ -37,6 +37,7 @@ import { adaptPersonName, generateSeries, newUid, SAMPLE_PATIENTS, type Syntheti
 import { nameSearchText, normaliseForSearch } from '../src/server/archive/dicom/names.ts';
 import { QueryRepository, type StudyQuery } from '../src/server/archive/repository.ts';
 import { dateCondition, nameCondition, stringCondition, uidCondition } from '../src/server/archive/dicomweb/qido-match.ts';
+import { postgresSessionOptions } from '../src/server/platform/db/index.ts';
 import type { Database as DbSchema } from '../src/server/platform/db/schema.ts';
 import {
   BENCH_DIR,
@@ -1341,7 +1342,8 @@ async function pgCases(c: pg.Client, n: number): Promise<Array<{ key: string; la
  */
 async function explainStudies(url: string, schema: string, q: StudyQuery): Promise<Array<{ sql: string; parameters: unknown[]; plan: string }>> {
   const captured: CompiledQuery[] = [];
-  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+  // The session settings of Enkaku's own connections, so that the plans are the ones it gets.
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: postgresSessionOptions(schema) });
   const db = new Kysely<DbSchema>({
     dialect: new PostgresDialect({ pool }),
     log: (e) => {

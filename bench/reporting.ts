@@ -46,6 +46,7 @@ import { loadConfig } from '../src/server/config.ts';
 import { createRuntime, type Runtime } from '../src/server/runtime.ts';
 import { buildApp } from '../src/server/app.ts';
 import { createLogger } from '../src/server/platform/log.ts';
+import { postgresSessionOptions } from '../src/server/platform/db/index.ts';
 import type { Database } from '../src/server/platform/db/schema.ts';
 import { WorklistRepository, type ItemQuery } from '../src/server/reading/worklist-repository.ts';
 import { encodeCursor } from '../src/server/reading/worklist-schemas.ts';
@@ -386,7 +387,8 @@ async function queryTypes(c: pg.Client, load: Load, users: { readers: TestUser[]
 /** The SQL of a repository query and its EXPLAIN (ANALYZE, BUFFERS). */
 async function explain(url: string, schema: string, q: ItemQuery): Promise<string> {
   const captured: CompiledQuery[] = [];
-  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}` });
+  // The session settings of Enkaku's own connections, so that the plans are the ones it gets.
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: postgresSessionOptions(schema) });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: (e) => void (e.level === 'query' && captured.push(e.query)) });
   try {
     await new WorklistRepository(db, 'postgres').list(q);
