@@ -554,7 +554,18 @@ export class QueryRepository {
     qb = where(qb, 'instances.sop_class_uid', q.sopClassUid);
     qb = where(qb, 'instances.sop_instance_uid', q.sopInstanceUid);
     qb = where(qb, 'instances.instance_number', q.instanceNumber);
-    return qb.orderBy('series.series_uid').orderBy('instances.instance_number').orderBy('instances.id').limit(q.limit).offset(q.offset).execute();
+    const rows = await qb.orderBy('series.series_uid').orderBy('instances.instance_number').orderBy('instances.id').limit(q.limit).offset(q.offset).execute();
+    // The instances of one series are what a viewer asks for one by one next: their rows are
+    // kept for single-instance lookups (as many as INSTANCE_ROWS_KEPT allows).
+    if (q.seriesUid?.kind === 'equals' && rows.length <= INSTANCE_ROWS_KEPT / 4) for (const row of rows) this.keep(row);
+    return rows;
+  }
+
+  /** Keeps an instance's row for {@link instance}, most recently used last. */
+  private keep(row: InstanceHit): void {
+    this.instanceRows.delete(row.sop_instance_uid);
+    this.instanceRows.set(row.sop_instance_uid, row);
+    if (this.instanceRows.size > INSTANCE_ROWS_KEPT) this.instanceRows.delete(this.instanceRows.keys().next().value!);
   }
 
   /**
@@ -564,15 +575,11 @@ export class QueryRepository {
    */
   async instance(q: { scope: FacilityScope; studyUid: string; seriesUid?: string | undefined; sopInstanceUid: string }): Promise<InstanceHit | undefined> {
     let row = this.instanceRows.get(q.sopInstanceUid);
-    if (row) {
-      this.instanceRows.delete(q.sopInstanceUid);
-      this.instanceRows.set(q.sopInstanceUid, row);
-    } else {
+    if (!row) {
       [row] = await this.selectInstanceHits().where('instances.sop_instance_uid', '=', q.sopInstanceUid).execute();
       if (!row) return undefined;
-      this.instanceRows.set(q.sopInstanceUid, row);
-      if (this.instanceRows.size > INSTANCE_ROWS_KEPT) this.instanceRows.delete(this.instanceRows.keys().next().value!);
     }
+    this.keep(row);
     if (q.scope !== 'all' && !q.scope.includes(row.facility_id)) return undefined;
     if (row.study_uid !== q.studyUid || (q.seriesUid !== undefined && row.series_uid !== q.seriesUid)) return undefined;
     return row;
