@@ -132,8 +132,13 @@ describe('WADO-RS rendered and thumbnail', { concurrency: false }, () => {
       assert.equal((await gray(res.rawPayload)).info.width, expected.width);
     }
     assert.equal(rt.renderer.stats().encodes, encodes, 'slices 2 to 4 were ready before they were asked for');
-    // What was rendered ahead for facility A is still refused to facility B.
+    // What was rendered ahead for facility A is still refused to facility B, and a slice of
+    // the series is still found only under its own study and series.
     assert.equal((await get(`${base(series[1]!)}/rendered${window}`, 'image/jpeg', readB)).statusCode, 404);
+    assert.equal((await get(`${base(series[4]!)}/rendered${window}`, 'image/jpeg', readB)).statusCode, 404);
+    const i4 = series[4]!;
+    assert.equal((await get(`/dicomweb/studies/${i4.studyInstanceUid}/series/2.25.99/instances/${i4.sopInstanceUid}/rendered`, 'image/jpeg')).statusCode, 404);
+    assert.equal((await get(`/dicomweb/studies/2.25.99/series/${i4.seriesInstanceUid}/instances/${i4.sopInstanceUid}/rendered`, 'image/jpeg')).statusCode, 404);
   });
 
   test('nothing is rendered ahead of a reader jumping around a series, until they scroll again', async () => {
