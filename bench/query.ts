@@ -1193,13 +1193,13 @@ async function pgBulkLoad(c: pg.Client, schema: string, patients: number, studie
          from generate_series($6::int, $7::int) n
        ), ins as (
          insert into studies (id, facility_id, patient_ref, study_uid, accession_number, study_id, study_date, study_time, modalities, description,
-                              referring_physician, institution, num_series, num_instances, size_bytes, created_at, updated_at)
-         select md5('bench-study-' || n)::uuid::text, $1, md5('bench-patient-' || p)::uuid::text,
+                              referring_physician, institution, num_series, num_instances, size_bytes, patient_name_search, created_at, updated_at)
+         select md5('bench-study-' || n)::uuid::text, $1, pt.id,
                 '1.2.392.200036.9116.2.6.1.48.1214245' || '.' || n, 'A' || to_char(d, 'YY') || lpad(n::text, 8, '0'), (n % 100000)::text,
                 to_char(d, 'YYYYMMDD'), lpad((t / 3600)::text, 2, '0') || lpad((t / 60 % 60)::text, 2, '0') || lpad((t % 60)::text, 2, '0'),
                 ($4::text[])[m], ($5::text[])[m], 'Suzuki^Ichirou=鈴木^一郎=すずき^いちろう', '東京遠隔総合病院',
-                cardinality(string_to_array(($4::text[])[m], '\\')), 1 + (n % 300), (1 + (n % 300)) * 526000, now, now
-         from r
+                cardinality(string_to_array(($4::text[])[m], '\\')), 1 + (n % 300), (1 + (n % 300)) * 526000, pt.name_search, now, now
+         from r join patients pt on pt.id = md5('bench-patient-' || r.p)::uuid::text
          returning id, study_uid, modalities, created_at
        )
        insert into series (id, study_ref, series_uid, modality, series_number, description, body_part, num_instances, created_at)
@@ -1220,6 +1220,11 @@ async function pgBulkLoad(c: pg.Client, schema: string, patients: number, studie
   const sample = await c.query<{ a: string; i: string; p: string; s: string }>('select name_alphabetic a, name_ideographic i, name_phonetic p, name_search s from patients tablesample system (1) limit 500');
   const bad = sample.rows.filter((r) => nameSearchText({ alphabetic: r.a, ideographic: r.i, phonetic: r.p }) !== r.s);
   if (bad.length) problem(`PostgreSQL load: ${bad.length} of ${sample.rows.length} sampled patients have a name_search different from names.ts (e.g. ${JSON.stringify(bad[0])})`);
+  // So must each study's copy of its patient's (kept by writeNameKeys in Enkaku).
+  const copies = await c.query<{ n: string; bad: string }>(
+    'select count(*) n, count(*) filter (where s.patient_name_search <> p.name_search) bad from studies s tablesample system (1) join patients p on p.id = s.patient_ref',
+  );
+  if (Number(copies.rows[0]!.bad) > 0) problem(`PostgreSQL load: ${copies.rows[0]!.bad} of ${copies.rows[0]!.n} sampled studies have a patient_name_search different from their patient's name_search`);
   return {
     schema,
     facilityId,

@@ -129,17 +129,18 @@ export class ArchiveRepository {
     });
   }
 
-  private async ensurePatient(trx: Transaction<Database>, a: InstanceAttributes, p: InstanceProvenance): Promise<string> {
+  /** The patient of an instance, found or created: its id and its searchable name text. */
+  private async ensurePatient(trx: Transaction<Database>, a: InstanceAttributes, p: InstanceProvenance): Promise<{ id: string; name_search: string }> {
     const find = () =>
       trx
         .selectFrom('patients')
-        .select('id')
+        .select(['id', 'name_search'])
         .where('facility_id', '=', p.facilityId)
         .where('patient_id', '=', a.patientId)
         .where('issuer', '=', a.issuerOfPatientId)
         .executeTakeFirst();
     const found = await find();
-    if (found) return found.id;
+    if (found) return found;
     const row = {
       id: randomUUID(),
       facility_id: p.facilityId,
@@ -161,9 +162,9 @@ export class ArchiveRepository {
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
       await writeNameKeys(trx, [row], false);
-      return row.id;
+      return row;
     }
-    return (await find())!.id;
+    return (await find())!;
   }
 
   /**
@@ -175,13 +176,14 @@ export class ArchiveRepository {
     let study = await find();
     let created = false;
     if (!study) {
-      const patientRef = await this.ensurePatient(trx, a, p);
+      const patient = await this.ensurePatient(trx, a, p);
       const inserted = await trx
         .insertInto('studies')
         .values({
           id: randomUUID(),
           facility_id: p.facilityId,
-          patient_ref: patientRef,
+          patient_ref: patient.id,
+          patient_name_search: patient.name_search,
           study_uid: a.studyInstanceUid,
           accession_number: a.accessionNumber,
           study_id: a.studyId,
@@ -305,20 +307,27 @@ function where<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: str
   }
 }
 
+/**
+ * A fuzzy name test on a searchable name text column (patients.name_search, or its copy
+ * studies.patient_name_search): some component of some group starts with the text.
+ */
+function whereFuzzyName<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, value: string): QB {
+  const p = likePattern(value);
+  const col = sql.ref(column);
+  // A component starts the name, a group (new line) or follows a component separator.
+  return qb.where((eb: any) =>
+    eb.or([
+      sql<boolean>`${col} like ${`${p}%`} escape '\\'`,
+      sql<boolean>`${col} like ${`%\n${p}%`} escape '\\'`,
+      sql<boolean>`${col} like ${`%^${p}%`} escape '\\'`,
+    ]),
+  ) as QB;
+}
+
 /** Person-name matching over the three component groups (see qido-match.ts). */
 function whereName<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, prefix: string, c: Condition | undefined): QB {
   if (!c || c.kind !== 'name') return qb;
-  if (c.fuzzy) {
-    const p = likePattern(c.value);
-    // A component starts the name, a group (new line) or follows a component separator.
-    return qb.where((eb: any) =>
-      eb.or([
-        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`${p}%`} escape '\\'`,
-        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`%\n${p}%`} escape '\\'`,
-        sql<boolean>`${sql.ref(`${prefix}.name_search`)} like ${`%^${p}%`} escape '\\'`,
-      ]),
-    ) as QB;
-  }
+  if (c.fuzzy) return whereFuzzyName(qb, `${prefix}.name_search`, c.value);
   const exact = /[*?]/.test(c.value) ? { op: 'like', v: likePattern(c.value) } : { op: '=', v: c.value };
   const test = (col: string) => (exact.op === 'like' ? sql<boolean>`${sql.ref(`${prefix}.${col}`)} like ${exact.v} escape '\\'` : sql<boolean>`${sql.ref(`${prefix}.${col}`)} = ${exact.v}`);
   return qb.where((eb: any) => eb.or([test('name_alphabetic'), test('name_ideographic'), test('name_phonetic')])) as QB;
@@ -370,7 +379,16 @@ export class QueryRepository {
    */
   private readonly instanceRows = new Map<string, InstanceHit>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  /** Most patients whose studies a search reads through their ids (see PATIENT_LIST). */
+  private readonly patientList: number;
+
+  /** @param opts.patientList - see {@link PATIENT_LIST} (the default) */
+  constructor(
+    private readonly db: Kysely<Database>,
+    opts: { patientList?: number } = {},
+  ) {
+    this.patientList = opts.patientList ?? PATIENT_LIST;
+  }
 
   private scoped<QB extends SelectQueryBuilder<any, any, any>>(qb: QB, column: string, scope: FacilityScope): QB {
     return scope === 'all' ? qb : (qb.where(sql.ref(column), 'in', scope.length ? [...scope] : ['']) as QB);
@@ -386,7 +404,9 @@ export class QueryRepository {
    *    of those patients are read through (patient_ref, facility_id, study_date, ...), or
    *    (PostgreSQL's choice, for many ids) the newest studies are walked and tested
    *    against a hash of the ids. Otherwise the condition is so common that walking the
-   *    newest studies and checking each one's patient finds a page of matches soon.
+   *    newest studies and checking each one's patient finds a page of matches soon; a
+   *    fuzzy name is checked on the study's copy of its patient's name text
+   *    (patient_name_search, migration 022), in the index being walked.
    * 2. ModalitiesInStudy matches the study's own list of modalities (`studies.modalities`,
    *    "CT\SR", kept by intake with the series): the lists in the index that hold a wanted
    *    modality are found by skipping through it, and each is read newest first.
@@ -397,9 +417,9 @@ export class QueryRepository {
   async studies(q: StudyQuery): Promise<StudyHit[]> {
     let patientIds: string[] | undefined;
     if (q.patientName || q.patientId) {
-      const ids = await this.matchingPatients(q, PATIENT_LIST + 1);
+      const ids = await this.matchingPatients(q, this.patientList + 1);
       if (ids.length === 0) return [];
-      if (ids.length <= PATIENT_LIST) patientIds = ids;
+      if (ids.length <= this.patientList) patientIds = ids;
     }
     let lists: string[] | undefined;
     if (q.modalities?.length && !patientIds) {
@@ -416,9 +436,16 @@ export class QueryRepository {
         // these patients' studies or walks the newest studies testing a hash of the ids.
         qb = postgres ? qb.where(sql<boolean>`studies.patient_ref = any(${patientIds}::text[])`) : qb.where('studies.patient_ref', 'in', patientIds);
       } else if (q.patientName || q.patientId) {
-        qb = qb.innerJoin('patients', 'patients.id', 'studies.patient_ref') as unknown as typeof qb;
-        qb = whereName(qb, 'patients', q.patientName);
-        qb = where(qb, 'patients.patient_id', q.patientId);
+        // A fuzzy name is tested on the study's copy of the name text, in the index being
+        // walked; anything else on the study's patient.
+        const c = q.patientName;
+        const fuzzy = c?.kind === 'name' && c.fuzzy ? c.value : undefined;
+        if (fuzzy !== undefined) qb = whereFuzzyName(qb, 'studies.patient_name_search', fuzzy);
+        if (fuzzy === undefined || q.patientId) {
+          qb = qb.innerJoin('patients', 'patients.id', 'studies.patient_ref') as unknown as typeof qb;
+          if (fuzzy === undefined) qb = whereName(qb, 'patients', c);
+          qb = where(qb, 'patients.patient_id', q.patientId);
+        }
       }
       qb = this.scoped(qb, 'studies.facility_id', q.scope);
       qb = where(qb, 'studies.study_date', q.studyDate);

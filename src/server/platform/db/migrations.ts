@@ -748,6 +748,24 @@ const m021NameKeys: Migration = {
   },
 };
 
+/**
+ * Each study carries its patient's searchable name text (patients.name_search; kept with
+ * the patient's name keys by writeNameKeys), as the last column of the two indexes that give
+ * the newest-first order. A fuzzy name search that matches many patients walks the newest
+ * studies and tests the name in the index alone, instead of looking up each study's patient
+ * (about ten times less work per study on a million studies).
+ */
+const m022StudyNames: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('studies').addColumn('patient_name_search', 'text', (c) => c.notNull().defaultTo('')).execute();
+    await sql`update studies set patient_name_search = coalesce((select p.name_search from patients p where p.id = studies.patient_ref), '')`.execute(db);
+    await db.schema.dropIndex('studies_facility_date').execute();
+    await db.schema.dropIndex('studies_date_order').execute();
+    await db.schema.createIndex('studies_facility_date').on('studies').columns(['facility_id', 'study_date', 'study_time', 'id', 'patient_ref', 'patient_name_search']).execute();
+    await db.schema.createIndex('studies_date_order').on('studies').columns(['study_date', 'study_time', 'id', 'patient_ref', 'patient_name_search']).execute();
+  },
+};
+
 /** All migrations by name, applied in name order. */
 export const migrations: Record<string, Migration> = {
   '001_archive': m001,
@@ -776,4 +794,5 @@ export const migrations: Record<string, Migration> = {
   // Critical and incidental findings: notices, recipients, history, phone log, reviews (findings).
   '020_findings': findingsMigration,
   '021_patient_name_keys': m021NameKeys,
+  '022_study_patient_names': m022StudyNames,
 };

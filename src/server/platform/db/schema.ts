@@ -68,6 +68,8 @@ export interface StudyTable {
   num_series: number;
   num_instances: number;
   size_bytes: number;
+  /** The patient's name_search, kept with it (archive/name-keys.ts), for fuzzy name searches that walk the studies. */
+  patient_name_search: string;
   created_at: string;
   updated_at: string;
 }
